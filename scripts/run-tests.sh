@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up the machine, then builds and runs the whole test suite twice: the
+# normal build and the sanitizer build (ASan + UBSan).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/setup.sh"
+
+"$root/scripts/build.sh" build
+(cd "$root/build" && ctest --output-on-failure -j "$(nproc)")
+
+"$root/scripts/build.sh" build-asan -DFS_SANITIZE=ON
+(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+   ctest --output-on-failure -j "$(nproc)")
