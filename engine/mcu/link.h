@@ -1,0 +1,75 @@
+/* The reliable link to one MCU: blocks with sequence numbers, acks and
+ * naks, retransmission, flow control and command scheduling.
+ *
+ * Messages wait in command queues. A message is released once the MCU's
+ * clock (as the clock estimator predicts it) has reached its min_clock, and
+ * released messages are packed into blocks in req_clock order (most urgent
+ * first). At most 12 blocks are unacknowledged at once, and no more bytes
+ * than the MCU's receive window. Every unacknowledged block is sent again
+ * after the retransmission timeout (RFC 6298-style estimate from measured
+ * round trips, clamped to 25 ms .. 5 s, doubled on each expiry) or at once
+ * on a nak. On first contact the link adopts the MCU's sequence number.
+ * Received blocks go, in order, to the receiver; the MCU never retransmits,
+ * so queries that need an answer are retried by their senders. */
+#ifndef FS_LINK_H
+#define FS_LINK_H
+
+#include <stddef.h> /* size_t */
+#include <stdint.h> /* uint64_t */
+
+struct fs_error;
+struct fs_reactor;
+struct fs_transport;
+
+#define FS_LINK_MAX_PENDING_BLOCKS 12
+
+struct fs_link;
+struct fs_link_queue;
+
+/* Content of one valid block from the MCU (one message, possibly more). */
+typedef void (*fs_link_receive_fn)(void *arg, const uint8_t *content, size_t len,
+                                   double receive_time);
+/* The MCU clock (64-bit) expected at a host time. */
+typedef uint64_t (*fs_link_clock_fn)(void *arg, double host_time);
+
+struct fs_link_stats {
+    uint64_t bytes_write, bytes_read, bytes_retransmit, bytes_invalid;
+    uint64_t blocks_sent, blocks_retransmitted, naks_received;
+    uint32_t send_seq, receive_seq; /* full counters; wire uses low 4 bits */
+    double srtt, rttvar, rto;       /* seconds */
+    uint32_t ready_bytes, upcoming_bytes, pending_blocks;
+};
+
+struct fs_link *fs_link_new(struct fs_reactor *reactor, struct fs_transport *transport,
+                            const char *name, struct fs_error *err);
+void fs_link_free(struct fs_link *l);
+
+void fs_link_set_receiver(struct fs_link *l, fs_link_receive_fn fn, void *arg);
+/* Until set, min_clock is ignored and every message is ready at once. */
+void fs_link_set_clock_estimator(struct fs_link *l, fs_link_clock_fn fn, void *arg);
+/* From the dictionary's RECEIVE_WINDOW; 0 means no byte limit. */
+void fs_link_set_receive_window(struct fs_link *l, uint32_t bytes);
+
+/* The default queue exists from the start; more can be made for objects
+ * whose commands must stay in order among themselves (one per stepper). */
+struct fs_link_queue *fs_link_default_queue(struct fs_link *l);
+struct fs_link_queue *fs_link_queue_new(struct fs_link *l);
+
+/* Queues one encoded message (id and parameters, at most 59 bytes).
+ * min_clock 0 means ready at once; req_clock 0 means most urgent. */
+int fs_link_send(struct fs_link *l, struct fs_link_queue *q, const uint8_t *msg,
+                 size_t len, uint64_t min_clock, uint64_t req_clock,
+                 struct fs_error *err);
+
+void fs_link_get_stats(const struct fs_link *l, struct fs_link_stats *out);
+/* Nothing queued and nothing unacknowledged. */
+int fs_link_is_idle(const struct fs_link *l);
+/* At least one valid block has arrived since creation or the last reset. */
+int fs_link_has_contact(const struct fs_link *l);
+/* Host time a valid block last arrived, or -1. */
+double fs_link_last_receive_time(const struct fs_link *l);
+/* Forgets queued messages and sequence state; the next contact is adopted
+ * again (an MCU that restarted or is being reconnected). */
+void fs_link_reset(struct fs_link *l);
+
+#endif
