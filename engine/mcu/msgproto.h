@@ -56,6 +56,9 @@ struct fs_msg {
 
 struct fs_msgproto;
 
+/* Formats returned by the lookups below (and fs_msg.format) belong to the
+ * current dictionary: they stay valid until the next successful load or
+ * fs_msgproto_free. */
 struct fs_msgproto *fs_msgproto_new(void);
 void fs_msgproto_free(struct fs_msgproto *p);
 
@@ -80,14 +83,18 @@ int fs_msgformat_param_index(const struct fs_msgformat *f, const char *name);
 /* Encodes one message (id then parameters) from values[] (one per
  * parameter; for buffers values[i] is the length and data[i] the bytes).
  * Returns the byte count, or -1 when it does not fit in cap or a value is
- * out of its type's range. */
+ * out of its type's range. Ranges: %u -2^31..2^32-1 (negatives travel as
+ * their 32-bit two's complement), %i -2^31..2^31-1, %hu 0..65535 (no
+ * negatives: the firmware would truncate them silently), %hi
+ * -32768..32767, %c 0..255, strings and buffers at most 255 bytes. */
 int fs_msgformat_encode(const struct fs_msgformat *f, uint8_t *out, size_t cap,
                         const int64_t *values, const uint8_t *const *data,
                         struct fs_error *err);
 
 /* Encodes "name key=value ..." text as a configuration line is written:
  * every parameter must be given, enumeration names are mapped (pin=PA3),
- * buffers are given as hex. Returns the byte count or -1 with err naming
+ * numbers are decimal or 0x hex (negative allowed), strings and buffers are
+ * given as hex bytes ("0a0b"). Returns the byte count or -1 with err naming
  * the command and the parameter. */
 int fs_msgproto_encode_text(const struct fs_msgproto *p, const char *text, uint8_t *out,
                             size_t cap, struct fs_error *err);
@@ -98,18 +105,22 @@ int fs_msgproto_decode(const struct fs_msgproto *p, const uint8_t **pos, const u
                        struct fs_msg *out, struct fs_error *err);
 /* Integer value of a named parameter of a decoded message; dflt if absent. */
 int64_t fs_msg_get(const struct fs_msg *m, const char *name, int64_t dflt);
-/* Formats a decoded message as "name key=value ..." for logs. */
+/* Formats a decoded message as "name key=value ..." for logs, strings and
+ * buffers as hex (the form encode_text reads). Returns the length of the
+ * whole text like snprintf: a result >= cap means it was cut. */
 size_t fs_msg_format_text(const struct fs_msg *m, char *out, size_t cap);
 
 /* Dictionary constants ("config"): numeric value (also for strings that
- * hold a number) or the string itself. Return -1 / NULL when absent. */
+ * hold a number) or the string itself (a number as its decimal text).
+ * Return -1 / NULL when absent (-1 also for a non-numeric string). */
 int fs_msgproto_constant(const struct fs_msgproto *p, const char *name, double *value);
 const char *fs_msgproto_constant_str(const struct fs_msgproto *p, const char *name);
 
 /* Enumerations, including ranges ("PA0": [0, 16] is PA0..PA15). */
 int fs_msgproto_enum_value(const struct fs_msgproto *p, const char *enumeration,
                            const char *name, int32_t *value);
-/* Reverse lookup into buf (ranges give their expanded names); NULL if none. */
+/* Reverse lookup into buf (ranges give their expanded names); NULL if none
+ * or if the name does not fit in cap. */
 const char *fs_msgproto_enum_name(const struct fs_msgproto *p, const char *enumeration,
                                   int32_t value, char *buf, size_t cap);
 
