@@ -275,3 +275,27 @@ size_t fw_test_host_pin_changes(const struct fw_test_host *h, uint32_t pin)
         n += h->outputs[i].pin == pin;
     return n;
 }
+
+const struct fw_test_output *fw_test_host_pin_change(const struct fw_test_host *h, uint32_t pin,
+                                                     size_t n)
+{
+    for (size_t i = 0; i < h->output_count; i++)
+        if (h->outputs[i].pin == pin && n-- == 0)
+            return &h->outputs[i];
+    return NULL;
+}
+
+uint32_t fw_test_host_pin_level(const struct fw_test_host *h, uint32_t pin)
+{
+    for (size_t i = h->output_count; i > 0; i--)
+        if (h->outputs[i - 1].pin == pin)
+            return h->outputs[i - 1].value;
+    return 0;
+}
+
+int32_t fw_test_host_enum(const struct fw_test_host *h, const char *enumeration,
+                          const char *name)
+{
+    int32_t v;
+    return fs_msgproto_enum_value(h->proto, enumeration, name, &v) == 0 ? v : -1;
+}

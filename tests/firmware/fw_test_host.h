@@ -85,7 +85,15 @@ int fw_test_host_query(struct fw_test_host *h, const char *cmd, const char *resp
 
 /* Acks (empty blocks) after the cursor, and the seq nibble of the last. */
 size_t fw_test_host_count_acks(const struct fw_test_host *h, int *last_seq);
-/* How many output changes were recorded for a pin. */
+/* How many output changes were recorded for a pin, and the n-th of them
+ * (from 0; NULL when there are fewer). */
 size_t fw_test_host_pin_changes(const struct fw_test_host *h, uint32_t pin);
+const struct fw_test_output *fw_test_host_pin_change(const struct fw_test_host *h, uint32_t pin,
+                                                     size_t n);
+/* The pin's level after the last recorded change (0 if none). */
+uint32_t fw_test_host_pin_level(const struct fw_test_host *h, uint32_t pin);
+/* The value of a dictionary enumeration name ("pin", "PA3"), or -1. */
+int32_t fw_test_host_enum(const struct fw_test_host *h, const char *enumeration,
+                          const char *name);
 
 #endif

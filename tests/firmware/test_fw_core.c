@@ -15,6 +15,7 @@
 #include "fw_test_host.h" /* the test host */
 #include "mcu/frame.h"    /* fs_frame_encode */
 #include "mcu/vlq.h"      /* fs_vlq_encode */
+#include "basecmd.h"      /* fw_oid_*, fw_move_*, called through fw_sim_mcu_call */
 #include "sched.h"        /* fw_sched_add_timer, for the timer tests */
 
 static int setup(void **state)
@@ -375,6 +376,76 @@ static void test_reset_restarts_the_mcu(void **state)
     assert_int_equal(fs_msg_get(&m, "is_config", -1), 0);
 }
 
+/* ---- objects and move records ---- */
+
+static const int type_a = 0, type_b = 0; /* two distinct type tags */
+
+static void alloc_and_misuse_oid(void *ctx)
+{
+    int *reached = ctx;
+    assert_non_null(fw_oid_alloc(1, &type_a, 24));
+    assert_non_null(fw_oid_lookup(1, &type_a));
+    *reached = 1;
+    fw_oid_lookup(1, &type_b); /* does not return */
+    *reached = 2;
+}
+
+static void test_oid_lookup_with_the_wrong_type_shuts_down(void **state)
+{
+    struct fw_test_host *h = *state;
+    assert_int_equal(fw_test_host_send(h, "allocate_oids count=2"), 0);
+    int reached = 0;
+    fw_test_host_mark(h);
+    fw_sim_mcu_call(h->mcu, alloc_and_misuse_oid, &reached);
+    assert_int_equal(reached, 1);
+    struct fs_msg m;
+    assert_int_equal(fw_test_host_find(h, "shutdown", &m), 0);
+    char buf[64];
+    assert_string_equal(static_string(h, fs_msg_get(&m, "static_string_id", -1), buf, sizeof(buf)),
+                        "Invalid oid type");
+}
+
+struct move_probe {
+    uint32_t allocated;
+};
+
+static void request_move_size(void *ctx)
+{
+    fw_move_request_size(40);
+}
+
+static void alloc_all_moves(void *ctx)
+{
+    struct move_probe *p = ctx;
+    void *first = fw_move_alloc();
+    p->allocated++;
+    fw_move_free(first); /* a freed record is handed out again */
+    for (;;) {
+        fw_move_alloc(); /* shuts down when none is left */
+        p->allocated++;
+    }
+}
+
+static void test_move_queue_holds_move_count_records(void **state)
+{
+    struct fw_test_host *h = *state;
+    fw_sim_mcu_call(h->mcu, request_move_size, NULL);
+    assert_int_equal(fw_test_host_send(h, "allocate_oids count=2; finalize_config crc=1"), 0);
+    struct fs_msg m = get_config(h);
+    int64_t move_count = fs_msg_get(&m, "move_count", -1);
+    /* Records of 40 bytes from a 32 KiB pool. */
+    assert_true(move_count > 700 && move_count <= 32768 / 40);
+
+    struct move_probe p = {0};
+    fw_test_host_mark(h);
+    fw_sim_mcu_call(h->mcu, alloc_all_moves, &p);
+    assert_int_equal(p.allocated, move_count + 1);
+    assert_int_equal(fw_test_host_find(h, "shutdown", &m), 0);
+    char buf[64];
+    assert_string_equal(static_string(h, fs_msg_get(&m, "static_string_id", -1), buf, sizeof(buf)),
+                        "Move queue overflow");
+}
+
 /* ---- instances ---- */
 
 static void test_two_instances_keep_separate_state(void **state)
@@ -418,6 +489,8 @@ int main(void)
         T(test_uptime_counts_clock_wraps),
         T(test_stats_are_reported_every_five_seconds),
         T(test_reset_restarts_the_mcu),
+        T(test_oid_lookup_with_the_wrong_type_shuts_down),
+        T(test_move_queue_holds_move_count_records),
         T(test_two_instances_keep_separate_state),
 #undef T
     };

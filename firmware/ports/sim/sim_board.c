@@ -4,7 +4,7 @@
 
 #include "command.h" /* FW_DECL_CONSTANT, FW_DECL_ENUMERATION_RANGE */
 #include "fw_sim.h"  /* fw_sim_clock_freq, fw_sim_pin_by_name */
-#include "sim_mcu.h" /* FW_SIM_CLOCK_FREQ */
+#include "fw_sim_port.h" /* FW_SIM_CLOCK_FREQ */
 
 FW_DECL_CONSTANT("CLOCK_FREQ", FW_SIM_CLOCK_FREQ);
 FW_DECL_CONSTANT_STR("MCU", "sim");

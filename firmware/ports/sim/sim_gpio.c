@@ -2,7 +2,7 @@
  * inputs and ADC channels ask the wiring for a level at the current clock. */
 #include "hal.h"     /* the GPIO part of the HAL, implemented here */
 #include "sched.h"   /* fw_shutdown */
-#include "sim_mcu.h" /* struct fw_sim_mcu, fw_sim_current */
+#include "fw_sim_port.h" /* struct fw_sim_mcu, fw_sim_current */
 
 static struct fw_sim_mcu *pin_setup(uint32_t pin, enum fw_sim_pin_mode mode)
 {

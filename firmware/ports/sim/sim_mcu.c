@@ -16,7 +16,7 @@
 #include "hal.h"         /* the HAL implemented here */
 #include "instance.h"    /* struct fw_instance, fw_instance_init */
 #include "sched.h"       /* fw_sched_* entry points */
-#include "sim_mcu.h"     /* struct fw_sim_mcu */
+#include "fw_sim_port.h" /* struct fw_sim_mcu */
 
 static struct fw_sim_mcu *current;
 

@@ -1,7 +1,7 @@
 /* Private to the sim port: one simulated MCU and the port's one global, the
  * MCU the core is currently running on. */
-#ifndef FW_SIM_MCU_H
-#define FW_SIM_MCU_H
+#ifndef FW_SIM_PORT_H
+#define FW_SIM_PORT_H
 
 #include <stdint.h> /* uint64_t */
 
