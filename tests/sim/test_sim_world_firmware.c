@@ -1,14 +1,16 @@
 /* The world with the real sim firmware in the loop: an MCU answers identify
  * through its transport and hands over a data dictionary the engine can
  * load; commands sent over the wire switch a heater pin (and the heater warms
- * up), move an axis by exact step counts in both directions, and read an
- * endstop that closes at its switch position. */
+ * up) or set a PWM duty, move an axis by exact step counts in both
+ * directions, and read an endstop that closes at its switch position; a
+ * power cycle drops the outputs; the same seed gives the same trace. */
 #include <setjmp.h> /* cmocka needs it */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <math.h>
 #include <cmocka.h>
 
 #include "core/error.h"   /* struct fs_error */
@@ -16,6 +18,7 @@
 #include "mcu/msgproto.h" /* fs_msgproto */
 #include "mcu/vlq.h"      /* fs_vlq_encode, fs_vlq_decode */
 #include "fw_sim.h"       /* fw_sim_clock_freq */
+#include "sim_trace.h"    /* sim_trace_fnv1a */
 #include "sim_world.h"    /* sim_world */
 
 #define NS_PER_MS 1000000LL
@@ -260,12 +263,108 @@ static void test_stepper_commands_move_the_axis_and_close_the_endstop(void **sta
     sim_world_free(w);
 }
 
+static void test_hardware_pwm_sets_a_partial_heater_drive(void **state)
+{
+    (void)state;
+    struct sim_world *w = new_world();
+    struct fs_error err;
+    int heater = sim_world_add_heater(w, "mcu", "PA1", "PA2", NULL, NULL, &err);
+    struct mini_host h;
+    host_start(&h, w, "mcu");
+    host_command(&h, "allocate_oids count=1");
+    host_command(&h, "config_pwm_out oid=0 pin=PA1 cycle_ticks=50000 value=0 "
+                     "default_value=0 max_duration=0");
+    host_command(&h, "finalize_config crc=0");
+    char text[96];
+    uint32_t when = (uint32_t)sim_world_mcu_clock(w, "mcu") + fw_sim_clock_freq() / 100;
+    snprintf(text, sizeof(text), "queue_pwm_out oid=0 clock=%u value=51", when);
+    host_command(&h, text);
+    host_run_ms(&h, 20);
+    assert_false(sim_world_mcu_is_shutdown(w, "mcu"));
+    assert_true(fabs(sim_world_heater_drive(w, heater) - 51.0 / 255.0) < 1e-12);
+    fs_msgproto_free(h.proto);
+    sim_world_free(w);
+}
+
+static void test_power_cycle_drops_outputs_and_mcu_answers_again(void **state)
+{
+    (void)state;
+    struct sim_world *w = new_world();
+    struct fs_error err;
+    int heater = sim_world_add_heater(w, "mcu", "PA1", "PA2", NULL, NULL, &err);
+    struct mini_host h;
+    host_start(&h, w, "mcu");
+    host_command(&h, "set_digital_out pin=PA1 value=1");
+    assert_true(sim_world_heater_drive(w, heater) == 1.0);
+    assert_int_equal(sim_world_mcu_power_off(w, "mcu", &err), 0);
+    assert_true(sim_world_heater_drive(w, heater) == 0.0);
+    int before = h.msg_count;
+    host_command(&h, "get_clock");
+    assert_int_equal(h.msg_count, before); /* nobody home */
+    assert_int_equal(sim_world_mcu_power_on(w, "mcu", &err), 0);
+    host_run_ms(&h, 1);
+    assert_true(sim_world_mcu_clock(w, "mcu") < fw_sim_clock_freq() / 100);
+    uint8_t dict[65536];
+    assert_true(host_identify(&h, dict, sizeof(dict)) > 0);
+    assert_true(sim_world_heater_drive(w, heater) == 0.0);
+    fs_msgproto_free(h.proto);
+    sim_world_free(w);
+}
+
+/* identify, a heater switched on for a while, and a few clock queries, with
+ * the trace going to a file; returns the hash and checks it is the hash of
+ * exactly what was written. */
+static uint64_t traced_run(uint64_t seed)
+{
+    struct fs_error err;
+    struct sim_world *w = sim_world_new(seed, &err);
+    struct sim_mcu_options opt;
+    sim_mcu_options_default(&opt);
+    opt.clock_error_ppb = 35000;
+    sim_world_add_mcu(w, "mcu", &opt, &err);
+    sim_world_add_heater(w, "mcu", "PA1", "PA2", NULL, NULL, &err);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    sim_world_trace_start(w, f);
+    sim_world_wire_set_corrupt(w, "mcu", SIM_WIRE_TO_HOST, 0.002);
+    struct mini_host h;
+    host_start(&h, w, "mcu");
+    host_command(&h, "set_digital_out pin=PA1 value=1");
+    for (int i = 0; i < 20; i++) {
+        host_command(&h, "get_clock");
+        host_run_ms(&h, 200);
+    }
+    uint64_t hash = sim_world_trace_hash(w);
+    sim_world_free(w);
+
+    static char text[1 << 20];
+    rewind(f);
+    size_t n = fread(text, 1, sizeof(text), f);
+    assert_true(n > 0 && n < sizeof(text));
+    fclose(f);
+    assert_true(hash == sim_trace_fnv1a(SIM_TRACE_FNV_OFFSET, text, n));
+    /* Temperatures once a second. */
+    assert_non_null(strstr(text, "4.000000000 mcu heater0 T="));
+    fs_msgproto_free(h.proto);
+    return hash;
+}
+
+static void test_same_seed_same_trace_with_firmware(void **state)
+{
+    (void)state;
+    uint64_t a = traced_run(5), b = traced_run(5);
+    assert_true(a == b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mcu_answers_identify_with_its_dictionary),
         cmocka_unit_test(test_set_digital_out_heats_the_heater),
         cmocka_unit_test(test_stepper_commands_move_the_axis_and_close_the_endstop),
+        cmocka_unit_test(test_hardware_pwm_sets_a_partial_heater_drive),
+        cmocka_unit_test(test_power_cycle_drops_outputs_and_mcu_answers_again),
+        cmocka_unit_test(test_same_seed_same_trace_with_firmware),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -246,6 +246,36 @@ static void test_same_seed_same_trace_hash(void **state)
     assert_true(ha != hc);
 }
 
+static unsigned query_adc(struct sim_world *w, struct received *rx)
+{
+    struct fs_error err;
+    const uint8_t query = 0xAD;
+    rx->len = 0;
+    fs_transport_send(sim_world_transport(w, "mcu"), &query, 1, &err);
+    sim_world_run_until(w, sim_world_now_ns(w) + NS_PER_MS, &err);
+    assert_int_equal(rx->len, 2);
+    return (unsigned)rx->data[0] << 8 | rx->data[1];
+}
+
+static void test_sensor_fault_hooks_reach_the_firmware_adc(void **state)
+{
+    (void)state;
+    struct received rx = {0};
+    struct sim_world *w = world_with_mcu(1, &rx);
+    struct fs_error err;
+    int h = sim_world_add_heater(w, "mcu", "P7", "P6", NULL, NULL, &err);
+    assert_int_equal(sim_world_add_heater(w, "mcu", "P8", "P6", NULL, NULL, &err), -1);
+    unsigned room = query_adc(w, &rx);
+    assert_true(room > 100 && room < 4000);
+    sim_world_thermistor(w, h)->fault = PLANT_SENSOR_OPEN;
+    assert_int_equal(query_adc(w, &rx), 4095);
+    sim_world_thermistor(w, h)->fault = PLANT_SENSOR_SHORT;
+    assert_int_equal(query_adc(w, &rx), 0);
+    sim_world_thermistor(w, h)->fault = PLANT_SENSOR_OK;
+    assert_int_equal(query_adc(w, &rx), room);
+    sim_world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_clock_follows_ppm_power_on_delay_and_power_cycle),
         cmocka_unit_test(test_engine_reactor_runs_on_virtual_time),
         cmocka_unit_test(test_cut_wire_loses_bytes_until_restored),
+        cmocka_unit_test(test_sensor_fault_hooks_reach_the_firmware_adc),
         cmocka_unit_test(test_same_seed_same_trace_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
