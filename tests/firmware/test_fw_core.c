@@ -205,6 +205,35 @@ static void test_a_block_split_across_deliveries_is_assembled(void **state)
     assert_int_equal(count_responses(h, "clock"), 1);
 }
 
+static void test_a_burst_of_a_full_receive_window_is_all_run(void **state)
+{
+    /* The host may have RECEIVE_WINDOW bytes (and 12 blocks) in flight;
+     * they can arrive in one go. */
+    struct fw_test_host *h = *state;
+    double window = 0;
+    assert_int_equal(fs_msgproto_constant(h->proto, "RECEIVE_WINDOW", &window), 0);
+    uint8_t get_clock[8];
+    int one = fw_test_host_encode(h, "get_clock", get_clock, sizeof(get_clock));
+    assert_int_equal(one, 1);
+    uint8_t content[11];
+    memset(content, get_clock[0], sizeof(content));
+    uint8_t burst[512];
+    size_t used = 0, blocks = 0;
+    while (blocks < 12 && used + FS_FRAME_MIN + sizeof(content) <= (size_t)window) {
+        used += fs_frame_encode(burst + used, (uint8_t)((h->seq + blocks) & 15), content,
+                                sizeof(content));
+        blocks++;
+    }
+    assert_int_equal(used, 192); /* the whole window */
+    h->seq = (uint8_t)((h->seq + blocks) & 15);
+    fw_test_host_mark(h);
+    fw_test_host_send_raw(h, burst, used);
+    int seq = -1;
+    assert_int_equal(fw_test_host_count_acks(h, &seq), blocks);
+    assert_int_equal(seq, h->seq);
+    assert_int_equal(count_responses(h, "clock"), blocks * sizeof(content));
+}
+
 static void test_every_command_of_a_block_runs_in_order(void **state)
 {
     struct fw_test_host *h = *state;
@@ -312,6 +341,39 @@ static void test_timer_in_the_past_shuts_down_with_timer_too_close(void **state)
     assert_int_equal(p.runs, 0);
 }
 
+static uint_fast8_t probe_reschedule_late(struct fw_timer *t)
+{
+    struct timer_probe *p = (struct timer_probe *)t;
+    p->runs++;
+    t->waketime -= 50000000; /* a second behind: time was lost */
+    return FW_SF_RESCHEDULE;
+}
+
+static void add_late_probe(void *ctx)
+{
+    struct timer_probe *p = ctx;
+    p->timer.func = probe_reschedule_late;
+    fw_sched_add_timer(&p->timer);
+}
+
+static void test_timer_rescheduled_far_in_the_past_shuts_down(void **state)
+{
+    struct fw_test_host *h = *state;
+    struct timer_probe p = {.timer.waketime = 10000};
+    fw_sim_mcu_call(h->mcu, add_late_probe, &p);
+    fw_test_host_mark(h);
+    fw_test_host_run_until(h, 20000);
+    assert_int_equal(p.runs, 1);
+    assert_true(fw_sim_mcu_is_shutdown(h->mcu));
+    struct fs_msg m;
+    assert_int_equal(fw_test_host_find(h, "shutdown", &m), 0);
+    char buf[64];
+    assert_string_equal(static_string(h, fs_msg_get(&m, "static_string_id", -1), buf, sizeof(buf)),
+                        "Rescheduled timer in the past");
+    uint64_t wake;
+    assert_int_equal(fw_sim_mcu_next_wake(h->mcu, &wake), 0);
+}
+
 static void test_commands_in_shutdown_get_is_shutdown(void **state)
 {
     struct fw_test_host *h = *state;
@@ -369,8 +431,11 @@ static void test_reset_restarts_the_mcu(void **state)
 {
     struct fw_test_host *h = *state;
     assert_int_equal(fw_test_host_send(h, "allocate_oids count=2; finalize_config crc=9"), 0);
-    assert_int_equal(fw_test_host_send(h, "reset"), 0);
+    fw_test_host_mark(h);
+    /* What follows reset in its block belongs to the MCU that is gone. */
+    assert_int_equal(fw_test_host_send(h, "reset; get_clock"), 0);
     assert_int_equal(h->restarts, 1);
+    assert_int_equal(count_responses(h, "clock"), 0);
     /* A restarted MCU expects sequence 0 again and has no configuration. */
     struct fs_msg m = get_config(h);
     assert_int_equal(fs_msg_get(&m, "is_config", -1), 0);
@@ -479,11 +544,13 @@ int main(void)
         T(test_retransmitted_block_runs_once),
         T(test_corrupt_block_is_dropped_and_the_next_accepted),
         T(test_a_block_split_across_deliveries_is_assembled),
+        T(test_a_burst_of_a_full_receive_window_is_all_run),
         T(test_every_command_of_a_block_runs_in_order),
         T(test_config_round_trip_reports_the_crc),
         T(test_config_reset_clears_the_configuration_and_keeps_the_link),
         T(test_timer_runs_at_its_exact_clock),
         T(test_timer_in_the_past_shuts_down_with_timer_too_close),
+        T(test_timer_rescheduled_far_in_the_past_shuts_down),
         T(test_commands_in_shutdown_get_is_shutdown),
         T(test_clear_shutdown_lets_commands_run_again),
         T(test_uptime_counts_clock_wraps),
