@@ -311,6 +311,38 @@ static void test_power_cycle_drops_outputs_and_mcu_answers_again(void **state)
     sim_world_free(w);
 }
 
+static void test_two_mcus_keep_their_own_clocks_and_wires(void **state)
+{
+    (void)state;
+    struct fs_error err;
+    struct sim_world *w = sim_world_new(2, &err);
+    struct sim_mcu_options opt;
+    sim_mcu_options_default(&opt);
+    opt.clock_error_ppb = 50000;
+    assert_int_equal(sim_world_add_mcu(w, "main", &opt, &err), 0);
+    opt.clock_error_ppb = -50000;
+    opt.power_on_ns = 2 * NS_PER_MS;
+    opt.baud = 1000000;
+    assert_int_equal(sim_world_add_mcu(w, "toolboard", &opt, &err), 0);
+    int bed = sim_world_add_heater(w, "main", "PA1", "PA2", NULL, NULL, &err);
+    int hotend = sim_world_add_heater(w, "toolboard", "PA1", "PA2", NULL, NULL, &err);
+    assert_true(bed >= 0 && hotend >= 0);
+    struct mini_host a, b;
+    host_start(&a, w, "main");
+    host_start(&b, w, "toolboard");
+    assert_int_equal(sim_world_run_until(w, NS_PER_MS * 1002, &err), 0);
+    uint64_t f = fw_sim_clock_freq();
+    assert_int_equal(sim_world_mcu_clock(w, "main"), f * 1002 / 1000 * 1000050 / 1000000);
+    assert_int_equal(sim_world_mcu_clock(w, "toolboard"), f * 999950 / 1000000);
+    /* A command to one board switches only that board's heater. */
+    host_command(&b, "set_digital_out pin=PA1 value=1");
+    assert_true(sim_world_heater_drive(w, hotend) == 1.0);
+    assert_true(sim_world_heater_drive(w, bed) == 0.0);
+    fs_msgproto_free(a.proto);
+    fs_msgproto_free(b.proto);
+    sim_world_free(w);
+}
+
 /* identify, a heater switched on for a while, and a few clock queries, with
  * the trace going to a file; returns the hash and checks it is the hash of
  * exactly what was written. */
@@ -365,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_hardware_pwm_sets_a_partial_heater_drive),
         cmocka_unit_test(test_power_cycle_drops_outputs_and_mcu_answers_again),
         cmocka_unit_test(test_same_seed_same_trace_with_firmware),
+        cmocka_unit_test(test_two_mcus_keep_their_own_clocks_and_wires),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
