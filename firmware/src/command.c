@@ -133,33 +133,41 @@ static void send_block(struct fw_instance *inst, const uint8_t *content, uint32_
     hal_console_send(block, total);
 }
 
-/* Appends one parameter; a buffer that does not fit is shortened so the
- * block stays within 64 bytes (identify chunks rely on this). */
+/* Appends one parameter. The block has room for 59 bytes of content; a
+ * buffer that does not fit is shortened (identify chunks rely on this) and
+ * an integer that does not fit is left out, so a response is never written
+ * past its block. */
 static uint32_t encode_param(uint8_t *out, uint32_t used, char type, va_list *ap)
 {
     uint32_t room = BLOCK_CONTENT_MAX - used;
     if (type == 's' || type == '*') {
         const uint8_t *bytes;
-        uint32_t n;
+        int32_t n;
         if (type == 's') {
-            bytes = va_arg(*ap, const uint8_t *);
-            n = (uint32_t)strlen((const char *)bytes);
+            const char *str = va_arg(*ap, const char *);
+            bytes = (const uint8_t *)str;
+            n = str ? (int32_t)strlen(str) : 0;
         } else {
-            n = (uint32_t)va_arg(*ap, int);
+            n = va_arg(*ap, int);
             bytes = va_arg(*ap, const uint8_t *);
         }
         if (room == 0)
             return 0;
-        if (n > room - 1)
-            n = room - 1;
+        if (n < 0 || !bytes)
+            n = 0;
+        if ((uint32_t)n > room - 1)
+            n = (int32_t)(room - 1);
         out[used] = (uint8_t)n;
-        memcpy(&out[used + 1], bytes, n);
-        return n + 1;
+        if (n)
+            memcpy(&out[used + 1], bytes, (uint32_t)n);
+        return (uint32_t)n + 1;
     }
-    uint32_t v = (uint32_t)va_arg(*ap, int);
-    if (room < FW_VLQ_MAX)
+    uint8_t vlq[FW_VLQ_MAX];
+    uint32_t len = fw_vlq_encode(vlq, (uint32_t)va_arg(*ap, int));
+    if (len > room)
         return 0;
-    return fw_vlq_encode(&out[used], v);
+    memcpy(&out[used], vlq, len);
+    return len;
 }
 
 /* Reads the conversion at *fmt (just past '%'): returns 's' for %s, '*'
@@ -217,6 +225,8 @@ void fw_console_receive(const uint8_t *data, uint32_t len)
      * has no ack for. */
     if (len > room)
         len = room;
+    if (len == 0)
+        return;
     memcpy(&inst->rx_buf[inst->rx_used], data, len);
     inst->rx_used = (uint16_t)(inst->rx_used + len);
 }
