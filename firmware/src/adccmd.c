@@ -154,7 +154,7 @@ FW_DECL_COMMAND(command_query_analog_in,
 static void command_query_analog_in(const struct fw_args *args)
 {
     struct analog_in *a = fw_oid_lookup(args->v[0], ANALOG_IN_TYPE);
-    if (args->v[5] > ADC_MAX_REPORT_BYTES)
+    if (args->v[3] && args->v[5] > ADC_MAX_REPORT_BYTES)
         fw_shutdown("Invalid analog_in bytes_per_report");
     analog_in_start(a, args->v, args->v[5], 6);
 }
