@@ -248,6 +248,49 @@ static void test_stopped_stepper_ignores_moves_until_clock_reset(void **state)
     fw_test_host_free(h);
 }
 
+static void test_inverted_step_pin_idles_high_and_pulses_low(void **state)
+{
+    struct fw_test_host *h = fw_test_host_new();
+    assert_non_null(h);
+    assert_int_equal(fw_test_host_send(h, "allocate_oids count=1;"
+                                          "config_stepper oid=0 step_pin=PA0 dir_pin=PA1"
+                                          " invert_step=1 step_pulse_ticks=20;"
+                                          "finalize_config crc=1;"
+                                          "reset_step_clock oid=0 clock=1000000"),
+                     0);
+    assert_int_equal(fw_test_host_send(h, "queue_step oid=0 interval=1000 count=2 add=0"), 0);
+    run_to(h, T0 + 10000);
+    uint64_t low[4], high[4];
+    assert_int_equal(edges(h, STEP_PIN, 1, high, 4), 3); /* idle level, then two pulse ends */
+    assert_int_equal(edges(h, STEP_PIN, 0, low, 4), 2);
+    assert_int_equal(low[0], T0 + 1000);
+    assert_int_equal(low[1], T0 + 2000);
+    assert_int_equal(high[2], T0 + 2020);
+    fw_test_host_free(h);
+}
+
+static void test_shutdown_returns_queued_moves_to_the_pool(void **state)
+{
+    struct fw_test_host *h = stepper_host(20);
+    struct fs_msg cfg;
+    assert_int_equal(fw_test_host_query(h, "get_config", "config", &cfg), 0);
+    int64_t move_count = fs_msg_get(&cfg, "move_count", 0);
+    for (int round = 0; round < 2; round++) {
+        /* Fill the pool (one move loaded, the rest queued), then stop. */
+        for (int64_t i = 0; i <= move_count; i++)
+            assert_int_equal(fw_test_host_send(h, "queue_step oid=0 interval=100000 count=1 add=0"), 0);
+        assert_false(fw_sim_mcu_is_shutdown(h->mcu));
+        assert_int_equal(fw_test_host_send(h, "emergency_stop"), 0);
+        assert_true(fw_sim_mcu_is_shutdown(h->mcu));
+        assert_int_equal(fw_test_host_send(h, "clear_shutdown"), 0);
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "reset_step_clock oid=0 clock=%u", (unsigned)h->clock + 1000);
+        assert_int_equal(fw_test_host_send(h, cmd), 0);
+    }
+    assert_false(fw_sim_mcu_is_shutdown(h->mcu));
+    fw_test_host_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +303,8 @@ int main(void)
         cmocka_unit_test(test_too_many_queued_moves_is_a_move_queue_overflow),
         cmocka_unit_test(test_shutdown_stops_steps_and_leaves_step_pin_idle),
         cmocka_unit_test(test_stopped_stepper_ignores_moves_until_clock_reset),
+        cmocka_unit_test(test_inverted_step_pin_idles_high_and_pulses_low),
+        cmocka_unit_test(test_shutdown_returns_queued_moves_to_the_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
