@@ -149,6 +149,13 @@ struct sim_mcu *sim_mcu_new(struct sim_world *w, int index, const char *name,
                      SIM_MCU_NAME_MAX - 1);
         return NULL;
     }
+    /* Beyond this the clock would crawl or run backwards; no crystal is
+     * that far off. */
+    if (opt->clock_error_ppb <= -100000000 || opt->clock_error_ppb >= 100000000) {
+        fs_error_set(err, "sim: mcu '%s': clock error %lld ppb is not a crystal's", name,
+                     (long long)opt->clock_error_ppb);
+        return NULL;
+    }
     struct sim_mcu *m = calloc(1, sizeof(*m));
     if (!m) {
         fs_error_set(err, "sim: out of memory for mcu '%s'", name);
@@ -317,6 +324,17 @@ int sim_world_mcu_power_on(struct sim_world *w, const char *mcu, struct fs_error
         return -1;
     if (!m->powered)
         sim_mcu_power_on(m);
+    return 0;
+}
+
+int sim_world_mcu_power_cycle(struct sim_world *w, const char *mcu, int64_t off_ns,
+                              struct fs_error *err)
+{
+    if (sim_world_mcu_power_off(w, mcu, err) < 0)
+        return -1;
+    struct sim_mcu *m = sim_world_find_mcu(w, mcu);
+    sim_world_schedule(w, w->now_ns + (off_ns > 0 ? off_ns : 0), SIM_EV_POWER_ON, m,
+                       m->power_gen);
     return 0;
 }
 

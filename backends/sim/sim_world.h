@@ -37,7 +37,7 @@ struct sim_world;
 #define SIM_MCU_PINS_MAX 256
 
 struct sim_mcu_options {
-    int64_t clock_error_ppb; /* crystal error; 1 ppm = 1000 ppb */
+    int64_t clock_error_ppb; /* crystal error; 1 ppm = 1000 ppb, |err| < 10 % */
     int64_t power_on_ns;     /* delay from sim_world_add_mcu to power-on */
     uint32_t baud;           /* both directions of its wire */
     uint32_t pwm_max;        /* full scale of hardware PWM values */
@@ -122,6 +122,9 @@ int sim_world_mcu_is_shutdown(struct sim_world *w, const char *mcu);
  * sent to it; on starts it afresh with its clock at 0 again. */
 int sim_world_mcu_power_off(struct sim_world *w, const char *mcu, struct fs_error *err);
 int sim_world_mcu_power_on(struct sim_world *w, const char *mcu, struct fs_error *err);
+/* Off now, on again off_ns later (as if its supply dropped out). */
+int sim_world_mcu_power_cycle(struct sim_world *w, const char *mcu, int64_t off_ns,
+                              struct fs_error *err);
 
 /* Link fault hooks, per direction of one MCU's wire. */
 int sim_world_wire_set_cut(struct sim_world *w, const char *mcu,

@@ -134,6 +134,17 @@ static void test_clock_follows_ppm_power_on_delay_and_power_cycle(void **state)
     assert_int_equal(sim_world_run_until(w, 3 * NS_PER_S, &err), 0);
     assert_int_equal(sim_world_mcu_clock(w, "board"), 1000100);
     assert_int_equal(sim_world_mcu_power_off(w, "nope", &err), -1);
+
+    /* A supply dropout of 50 ms: the clock restarts when power returns. */
+    assert_int_equal(sim_world_mcu_power_cycle(w, "board", 50 * NS_PER_MS, &err), 0);
+    assert_int_equal(sim_world_run_until(w, 3 * NS_PER_S + 49 * NS_PER_MS, &err), 0);
+    assert_int_equal(sim_world_mcu_clock(w, "board"), 0);
+    assert_int_equal(sim_world_run_until(w, 4 * NS_PER_S + 50 * NS_PER_MS, &err), 0);
+    assert_int_equal(sim_world_mcu_clock(w, "board"), 1000100);
+
+    opt.clock_error_ppb = -1000000000; /* a clock that stands still */
+    assert_int_equal(sim_world_add_mcu(w, "broken", &opt, &err), -1);
+    assert_non_null(strstr(err.msg, "clock error"));
     sim_world_free(w);
 }
 
