@@ -338,6 +338,25 @@ static void test_clocksync_lost_after_5_missing_replies_then_recovers(void **sta
     free(m);
 }
 
+static void test_clocksync_ignores_reply_older_than_its_query(void **state)
+{
+    (void)state;
+    struct toy_world w;
+    world_init(&w, 21);
+    struct sim_mcu *m = calloc(1, sizeof(*m));
+    mcu_start(m, &w, 16e6, 150.0, 77);
+    fs_reactor_pause(&w.reactor, 10.0);
+    mcu_stop(m);
+    uint64_t before = fs_clocksync_estimate_clock(&m->cs, w.now + 0.5);
+    /* The late answer to the previous query, paired with the latest one. */
+    uint32_t stale = (uint32_t)(uint64_t)llround(true_clock(m, w.now - 1.0));
+    fs_clocksync_handle_clock(&m->cs, stale, w.now - 0.001, w.now);
+    assert_int_equal(fs_clocksync_estimate_clock(&m->cs, w.now + 0.5), before);
+    assert_true(worst_error_s(m, w.now) < 20e-6);
+    fs_reactor_free(&w.reactor);
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_clocksync_extends_32bit_clock_across_wrap),
         cmocka_unit_test(test_clocksync_maps_secondary_onto_primary_print_time),
         cmocka_unit_test(test_clocksync_lost_after_5_missing_replies_then_recovers),
+        cmocka_unit_test(test_clocksync_ignores_reply_older_than_its_query),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

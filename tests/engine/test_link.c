@@ -430,26 +430,32 @@ static double time_of(void *arg, uint64_t clock) { return (double)clock / 1e6; }
 static void test_link_holds_message_until_min_clock(void **state)
 {
     (void)state;
-    struct world *w = world_new(0.001, 40e-6);
-    struct fs_link *l = w->link;
-    fs_link_set_clock_estimator(l, clock_at, NULL);
-    fs_link_set_host_time_estimator(l, time_of, NULL);
-    send_msg(l, NULL, MSG_DATA, 0, 0, 0);
-    struct fs_link_queue *q = fs_link_queue_new(l);
-    send_msg(l, q, MSG_DATA, 1, 500000, 500000); /* not before 0.5 s */
-    send_msg(l, NULL, MSG_DATA, 2, 0, 0);
-    fs_reactor_pause(&w->reactor, 0.2);
-    assert_int_equal(w->mcu.deliveries[0], 1);
-    assert_int_equal(w->mcu.deliveries[2], 1);
-    assert_int_equal(w->mcu.deliveries[1], 0);
-    struct fs_link_stats st;
-    fs_link_get_stats(l, &st);
-    assert_true(st.upcoming_bytes > 0);
-    run_until_idle(w, l, 2.0);
-    assert_int_equal(w->mcu.deliveries[1], 1);
-    assert_true(w->mcu.delivery_time[1] >= 0.5 + w->delay);
-    assert_true(w->mcu.delivery_time[1] < 0.5 + 0.005);
-    world_free(w);
+    /* With the inverse estimator the link sleeps until the clock is due;
+     * without it, it re-checks every FS_LINK_RECHECK_S. */
+    for (int with_inverse = 1; with_inverse >= 0; with_inverse--) {
+        struct world *w = world_new(0.001, 40e-6);
+        struct fs_link *l = w->link;
+        fs_link_set_clock_estimator(l, clock_at, NULL);
+        if (with_inverse)
+            fs_link_set_host_time_estimator(l, time_of, NULL);
+        send_msg(l, NULL, MSG_DATA, 0, 0, 0);
+        struct fs_link_queue *q = fs_link_queue_new(l);
+        send_msg(l, q, MSG_DATA, 1, 500000, 500000); /* not before 0.5 s */
+        send_msg(l, NULL, MSG_DATA, 2, 0, 0);
+        fs_reactor_pause(&w->reactor, 0.2);
+        assert_int_equal(w->mcu.deliveries[0], 1);
+        assert_int_equal(w->mcu.deliveries[2], 1);
+        assert_int_equal(w->mcu.deliveries[1], 0);
+        struct fs_link_stats st;
+        fs_link_get_stats(l, &st);
+        assert_true(st.upcoming_bytes > 0);
+        run_until_idle(w, l, 2.0);
+        assert_int_equal(w->mcu.deliveries[1], 1);
+        double late = with_inverse ? 0.002 : FS_LINK_RECHECK_S + 0.002;
+        assert_true(w->mcu.delivery_time[1] >= 0.5 + w->delay);
+        assert_true(w->mcu.delivery_time[1] < 0.5 + w->delay + late);
+        world_free(w);
+    }
 }
 
 static void test_link_sends_lowest_req_clock_first_among_queues(void **state)
@@ -546,6 +552,39 @@ static void test_link_hands_mcu_responses_to_receiver(void **state)
     world_free(w);
 }
 
+static void test_link_reset_after_mcu_restart_delivers_again(void **state)
+{
+    (void)state;
+    struct world *w = world_new(0.001, 40e-6);
+    struct fs_link *l = w->link;
+    int v = 0;
+    warm_up(w, l, &v);
+    /* The MCU restarts: it expects seq 0 again and says so in a block whose
+     * ack names a seq the host never sent. Its message still arrives. */
+    w->mcu.expected = 0;
+    fs_frame_reader_init(&w->mcu.reader);
+    w->mcu.invalid_seen = 0;
+    uint8_t pong[2 * FS_VLQ_MAX_BYTES];
+    size_t n = fs_vlq_encode(pong, MSG_PONG);
+    n += fs_vlq_encode(pong + n, 999);
+    mcu_send(w, pong, n);
+    fs_reactor_pause(&w->reactor, w->now + 0.01);
+    assert_int_equal(w->pong_count, 1);
+    assert_int_equal(w->pongs[0], 999);
+    struct fs_link_stats st;
+    fs_link_get_stats(l, &st);
+    assert_true(st.acks_out_of_range >= 1);
+    /* The host's MCU layer resets the link; the next contact is adopted. */
+    fs_link_reset(l);
+    assert_false(fs_link_has_contact(l));
+    for (int i = 0; i < 30; i++)
+        send_msg(l, NULL, MSG_DATA, v++, 0, 0);
+    run_until_idle(w, l, 5.0);
+    assert_true(fs_link_has_contact(l));
+    assert_delivered_once_in_order(w, v);
+    world_free(w);
+}
+
 static void test_link_rejects_oversized_message(void **state)
 {
     (void)state;
@@ -573,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_link_adopts_mcu_sequence_at_first_contact),
         cmocka_unit_test(test_link_rto_backs_off_while_mcu_silent_and_settles_after),
         cmocka_unit_test(test_link_hands_mcu_responses_to_receiver),
+        cmocka_unit_test(test_link_reset_after_mcu_restart_delivers_again),
         cmocka_unit_test(test_link_rejects_oversized_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
