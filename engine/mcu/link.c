@@ -16,8 +16,9 @@
  * exactly-once delivery the link sends only an empty probe block until the
  * MCU is heard; the probe carries no command, so whether the MCU took it or
  * not is harmless. The first block from the MCU names N; if it acks the
- * probe the link simply continues, otherwise unacknowledged blocks (the
- * probe) are renumbered from N and sent again, and commands follow.
+ * probe the link is in sync, otherwise unacknowledged blocks (the probe)
+ * are renumbered from N and sent again until one is acked; then commands
+ * follow.
  *
  * Timing. All sending happens in the send timer, armed "now" by whoever
  * makes sending possible (a new message, an ack, a reset), so callers can
@@ -91,7 +92,8 @@ struct fs_link {
     struct sent_block sent[LINK_SEQ_SLOTS];
     uint32_t send_seq, receive_seq;
     uint32_t bytes_in_flight;
-    int contact;
+    int heard;  /* a valid block arrived since creation or reset */
+    int synced; /* the MCU acked our probe: its sequence is known */
     int nak_answered; /* this nak episode has had its retransmission */
 
     double srtt, rttvar, rto;
@@ -273,7 +275,7 @@ static double link_next_ready_time(struct fs_link *l, double now, uint64_t clock
 static double link_send_timer_fired(struct fs_timer *t, double now)
 {
     struct fs_link *l = t->arg;
-    if (!l->contact) {
+    if (!l->synced) {
         if (l->queued_count && !link_pending(l))
             link_send_block(l, NULL, 0, now); /* the probe */
         return FS_NEVER;
@@ -351,16 +353,21 @@ static void link_nak(struct fs_link *l, double now)
     link_arm_retransmit(l, now);
 }
 
-static void link_adopt(struct fs_link *l, uint32_t seq_nibble, double now)
+/* Before sync only the empty probe can be outstanding. Every block from the
+ * MCU names the seq it expects: if that acks the probe the sequence is
+ * known for sure; otherwise the probe is renumbered to that seq and sent
+ * again. Confirming through the probe rather than trusting the first block
+ * heard also survives a stale ack from before a reset, or a block from an
+ * MCU that restarted meanwhile: a wrong guess costs one more probe. */
+static void link_sync(struct fs_link *l, uint32_t seq_nibble, double now)
 {
-    l->contact = 1;
     uint32_t pending = link_pending(l);
     uint32_t ahead = (seq_nibble - l->receive_seq) & FS_FRAME_SEQ_MASK;
-    if (pending && ahead >= 1 && ahead <= pending) {
+    if (pending && ahead == pending) {
+        l->synced = 1;
         link_ack(l, ahead, now);
         return;
     }
-    /* Renumber what is outstanding so it starts where the MCU expects. */
     uint32_t new_receive = l->receive_seq + ahead;
     struct sent_block moved[LINK_SEQ_SLOTS];
     for (uint32_t i = 0; i < pending; i++)
@@ -370,8 +377,8 @@ static void link_adopt(struct fs_link *l, uint32_t seq_nibble, double now)
     for (uint32_t i = 0; i < pending; i++) {
         struct sent_block *b = link_slot(l, new_receive + i);
         *b = moved[i];
-        /* A fresh sequence number: its ack can only answer this copy. */
-        b->retransmitted = 0;
+        /* Under a new number the ack can only answer this copy (Karn). */
+        b->retransmitted = ahead == 0;
         l->stats.blocks_retransmitted++;
         l->stats.bytes_retransmit += b->len + FS_FRAME_MIN;
         link_transmit(l, new_receive + i, b, now);
@@ -384,8 +391,9 @@ static void link_adopt(struct fs_link *l, uint32_t seq_nibble, double now)
 static void link_handle_seq(struct fs_link *l, uint32_t seq_nibble, int empty,
                             double now)
 {
-    if (!l->contact) {
-        link_adopt(l, seq_nibble, now);
+    l->heard = 1;
+    if (!l->synced) {
+        link_sync(l, seq_nibble, now);
         return;
     }
     uint32_t ahead = (seq_nibble - l->receive_seq) & FS_FRAME_SEQ_MASK;
@@ -435,7 +443,8 @@ static void link_reset_state(struct fs_link *l)
 {
     l->receive_seq = l->send_seq;
     l->bytes_in_flight = 0;
-    l->contact = 0;
+    l->heard = 0;
+    l->synced = 0;
     l->nak_answered = 0;
     l->have_rtt = 0;
     l->srtt = l->rttvar = 0;
@@ -601,7 +610,7 @@ int fs_link_is_idle(const struct fs_link *l)
 
 int fs_link_has_contact(const struct fs_link *l)
 {
-    return l->contact;
+    return l->heard;
 }
 
 double fs_link_last_receive_time(const struct fs_link *l)

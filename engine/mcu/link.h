@@ -9,9 +9,9 @@
  * after the retransmission timeout (RFC 6298-style estimate from measured
  * round trips, clamped to 25 ms .. 5 s, doubled on each expiry) or at once
  * on a nak. On first contact the link adopts the MCU's sequence number:
- * until the MCU has been heard, only an empty probe block is sent, so that
- * the first ack or nak (or any unsolicited block) names the sequence the MCU
- * expects without any command riding on a guess.
+ * until the MCU has acknowledged an empty probe block, nothing else is sent;
+ * each block heard from the MCU names the sequence it expects, the probe is
+ * renumbered to it and sent again, so no command ever rides on a guess.
  * Received blocks go, in order, to the receiver; the MCU never retransmits,
  * so queries that need an answer are retried by their senders. */
 #ifndef FS_LINK_H

@@ -561,6 +561,7 @@ static void test_link_reset_after_mcu_restart_delivers_again(void **state)
     warm_up(w, l, &v);
     /* The MCU restarts: it expects seq 0 again and says so in a block whose
      * ack names a seq the host never sent. Its message still arrives. */
+    uint8_t old_expected = w->mcu.expected;
     w->mcu.expected = 0;
     fs_frame_reader_init(&w->mcu.reader);
     w->mcu.invalid_seen = 0;
@@ -579,6 +580,11 @@ static void test_link_reset_after_mcu_restart_delivers_again(void **state)
     assert_false(fs_link_has_contact(l));
     for (int i = 0; i < 30; i++)
         send_msg(l, NULL, MSG_DATA, v++, 0, 0);
+    /* A late ack from before the restart must not be taken for the
+     * MCU's new sequence. */
+    uint8_t stale[FS_FRAME_MAX];
+    size_t stale_len = fs_frame_encode(stale, old_expected, NULL, 0);
+    pipe_push(&w->to_host, w->now, w->delay, w->byte_time, stale, stale_len);
     run_until_idle(w, l, 5.0);
     assert_true(fs_link_has_contact(l));
     assert_delivered_once_in_order(w, v);
