@@ -59,6 +59,7 @@ struct fs_link *fs_link_new(struct fs_reactor *reactor, struct fs_transport *tra
                             const char *name, struct fs_error *err);
 void fs_link_free(struct fs_link *l);
 
+/* The receiver may queue messages and reset the link, but not free it. */
 void fs_link_set_receiver(struct fs_link *l, fs_link_receive_fn fn, void *arg);
 /* Until set, min_clock is ignored and every message is ready at once. */
 void fs_link_set_clock_estimator(struct fs_link *l, fs_link_clock_fn fn, void *arg);

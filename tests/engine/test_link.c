@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>   /* fabs */
 #include <stdlib.h> /* calloc, free */
 #include <string.h> /* memcpy, strstr */
 
@@ -54,6 +55,7 @@ struct observer {
     int max_blocks, max_bytes;
     int resends;
     double first_send[16], first_resend[16];
+    double resend_times[64];
 };
 
 struct world {
@@ -67,6 +69,7 @@ struct world {
     int host_blocks;  /* blocks the host has sent so far */
     int corrupt_block, drop_block; /* 1-based block numbers, 0 = none */
     int corrupt_seq, drop_seq;     /* seq nibble of the faulted block */
+    int broken;                    /* the transport refuses to send */
     uint32_t window;
     int pongs[MAX_VALUES], pong_count;
     struct fs_link *link;
@@ -104,6 +107,8 @@ static void observe_host_block(struct world *w, const uint8_t *data, size_t len)
     if (len == FS_FRAME_MIN)
         return; /* the probe carries no command */
     if (o->flight_len[seq]) {
+        if (o->resends < 64)
+            o->resend_times[o->resends] = w->now;
         o->resends++;
         if (o->first_resend[seq] == 0)
             o->first_resend[seq] = w->now;
@@ -137,6 +142,8 @@ static int host_send(struct fs_transport *t, const uint8_t *data, size_t len,
                      struct fs_error *err)
 {
     struct world *w = t->impl;
+    if (w->broken)
+        return fs_error_set(err, "serial port gone");
     observe_host_block(w, data, len);
     w->host_blocks++;
     uint8_t copy[FS_FRAME_MAX];
@@ -515,15 +522,19 @@ static void test_link_rto_backs_off_while_mcu_silent_and_settles_after(void **st
     double settled = st.rto;
     w->mcu.deaf = 1;
     send_msg(l, NULL, MSG_DATA, v++, 0, 0);
-    double prev = settled;
-    for (int i = 0; i < 10; i++) {
-        fs_reactor_pause(&w->reactor, w->now + 6.0);
-        fs_link_get_stats(l, &st);
-        assert_true(st.rto > prev || st.rto == 5.0);
-        prev = st.rto;
-    }
+    fs_reactor_pause(&w->reactor, w->now + 30.0);
+    fs_link_get_stats(l, &st);
     assert_true(st.rto == 5.0);
     assert_int_equal(st.pending_blocks, 1);
+    /* On the wire: each resend waits twice as long as the one before, up
+     * to 5 s. */
+    assert_true(w->obs.resends >= 8);
+    for (int i = 2; i < w->obs.resends; i++) {
+        double gap = w->obs.resend_times[i] - w->obs.resend_times[i - 1];
+        double before = w->obs.resend_times[i - 1] - w->obs.resend_times[i - 2];
+        double expect = 2 * before < 5.0 ? 2 * before : 5.0;
+        assert_true(fabs(gap - expect) < 1e-3);
+    }
     w->mcu.deaf = 0;
     run_until_idle(w, l, 10.0);
     for (int i = 0; i < 20; i++) {
@@ -591,6 +602,27 @@ static void test_link_reset_after_mcu_restart_delivers_again(void **state)
     world_free(w);
 }
 
+static void test_link_survives_a_transport_hiccup(void **state)
+{
+    (void)state;
+    struct world *w = world_new(0.001, 40e-6);
+    struct fs_link *l = w->link;
+    int v = 0;
+    warm_up(w, l, &v);
+    struct fs_error err;
+    assert_int_equal(fs_link_get_transport_error(l, &err), 0);
+    w->broken = 1;
+    for (int i = 0; i < 5; i++)
+        send_msg(l, NULL, MSG_DATA, v++, 0, 0);
+    fs_reactor_pause(&w->reactor, w->now + 0.01);
+    assert_int_equal(fs_link_get_transport_error(l, &err), -1);
+    assert_non_null(strstr(err.msg, "serial port gone"));
+    w->broken = 0;
+    run_until_idle(w, l, 10.0);
+    assert_delivered_once_in_order(w, v);
+    world_free(w);
+}
+
 static void test_link_rejects_oversized_message(void **state)
 {
     (void)state;
@@ -619,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_link_rto_backs_off_while_mcu_silent_and_settles_after),
         cmocka_unit_test(test_link_hands_mcu_responses_to_receiver),
         cmocka_unit_test(test_link_reset_after_mcu_restart_delivers_again),
+        cmocka_unit_test(test_link_survives_a_transport_hiccup),
         cmocka_unit_test(test_link_rejects_oversized_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
