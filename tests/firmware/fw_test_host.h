@@ -88,6 +88,9 @@ size_t fw_test_host_count_acks(const struct fw_test_host *h, int *last_seq);
 /* How many output changes were recorded for a pin, and the n-th of them
  * (from 0; NULL when there are fewer). */
 size_t fw_test_host_pin_changes(const struct fw_test_host *h, uint32_t pin);
+/* Forgets the pin changes recorded so far (those of configuration, where
+ * every output is driven to its initial value). */
+void fw_test_host_forget_pin_changes(struct fw_test_host *h);
 const struct fw_test_output *fw_test_host_pin_change(const struct fw_test_host *h, uint32_t pin,
                                                      size_t n);
 /* The pin's level after the last recorded change (0 if none). */

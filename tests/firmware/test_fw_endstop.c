@@ -41,6 +41,7 @@ static struct fw_test_host *homing_host(void)
     send(h, "allocate_oids count=3;"
             "config_stepper oid=0 step_pin=PA0 dir_pin=PA1 invert_step=0 step_pulse_ticks=20");
     send(h, "config_endstop oid=1 pin=PB0 pull_up=1;config_trsync oid=2;finalize_config crc=1");
+    fw_test_host_forget_pin_changes(h);
     send(h, "reset_step_clock oid=0 clock=1000000;"
             "trsync_start oid=2 report_clock=0 report_ticks=0 expire_reason=4;"
             "stepper_stop_on_trigger oid=0 trsync_oid=2");

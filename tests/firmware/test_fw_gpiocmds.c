@@ -43,6 +43,11 @@ static struct fw_test_host *outputs_host(uint32_t max_duration)
              " max_duration=%u;finalize_config crc=1",
              max_duration, max_duration);
     send(h, cmd);
+    /* Configuring an output drives it (floating -> its value), which the
+     * plant must see even at level 0; the tests below count from here. */
+    assert_int_equal(fw_test_host_pin_changes(h, OUT_PIN), 1);
+    assert_int_equal(fw_test_host_pin_level(h, OUT_PIN), 0);
+    fw_test_host_forget_pin_changes(h);
     return h;
 }
 

@@ -39,14 +39,17 @@ static void write_outputs(void *ctx)
     hal_gpio_pwm_write(p, 999); /* beyond PWM_MAX */
 }
 
-static void test_outputs_report_only_changes(void **state)
+/* Setting a pin up drives it (reported even at level 0: the plant must
+ * learn that the pin stopped floating); later writes report only changes. */
+static void test_outputs_report_setup_and_changes(void **state)
 {
     struct fw_test_host *h = *state;
     fw_test_host_run_until(h, 777);
     fw_sim_mcu_call(h->mcu, write_outputs, NULL);
-    assert_int_equal(fw_test_host_pin_changes(h, 3), 2);
-    assert_int_equal(fw_test_host_pin_change(h, 3, 0)->value, 1);
-    assert_int_equal(fw_test_host_pin_change(h, 3, 0)->clock, 777);
+    assert_int_equal(fw_test_host_pin_changes(h, 3), 3);
+    assert_int_equal(fw_test_host_pin_change(h, 3, 0)->value, 0);
+    assert_int_equal(fw_test_host_pin_change(h, 3, 1)->value, 1);
+    assert_int_equal(fw_test_host_pin_change(h, 3, 1)->clock, 777);
     assert_int_equal(fw_test_host_pin_level(h, 3), 0);
     assert_int_equal(fw_test_host_pin_changes(h, 20), 2);
     assert_true(fw_test_host_pin_change(h, 20, 0)->is_pwm);
@@ -148,7 +151,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-        T(test_outputs_report_only_changes),
+        T(test_outputs_report_setup_and_changes),
         T(test_setting_up_a_pin_the_board_lacks_shuts_down),
         T(test_inputs_and_adc_read_the_wiring),
         T(test_next_wake_is_a_64_bit_clock_across_a_wrap),

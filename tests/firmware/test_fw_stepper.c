@@ -37,6 +37,10 @@ static struct fw_test_host *stepper_host(uint32_t step_pulse_ticks)
              "finalize_config crc=1",
              step_pulse_ticks);
     assert_int_equal(fw_test_host_send(h, cmd), 0);
+    /* Configuration drove both pins low; count steps from here. */
+    assert_int_equal(fw_test_host_pin_changes(h, 0), 1);
+    assert_int_equal(fw_test_host_pin_changes(h, 1), 1);
+    fw_test_host_forget_pin_changes(h);
     assert_int_equal(fw_test_host_send(h, "reset_step_clock oid=0 clock=1000000"), 0);
     return h;
 }
@@ -225,6 +229,7 @@ static void test_stopped_stepper_ignores_moves_until_clock_reset(void **state)
                                           " invert_step=0 step_pulse_ticks=20;"
                                           "config_trsync oid=1;finalize_config crc=1"),
                      0);
+    fw_test_host_forget_pin_changes(h);
     assert_int_equal(fw_test_host_send(h, "reset_step_clock oid=0 clock=1000000;"
                                           "trsync_start oid=1 report_clock=0 report_ticks=0"
                                           " expire_reason=4;"

@@ -13,12 +13,8 @@ static struct fw_sim_mcu *pin_setup(uint32_t pin, enum fw_sim_pin_mode mode)
     return m;
 }
 
-/* The plant only hears about real changes, so a re-written level costs
- * nothing in the simulation. */
-static void set_level(struct fw_sim_mcu *m, uint32_t pin, uint32_t value)
+static void report_level(struct fw_sim_mcu *m, uint32_t pin, uint32_t value)
 {
-    if (pin >= FW_SIM_PIN_COUNT || m->pin_level[pin] == value)
-        return;
     m->pin_level[pin] = value;
     if (m->pin_mode[pin] == FW_SIM_PIN_PWM) {
         if (m->wiring.pwm_changed)
@@ -26,6 +22,24 @@ static void set_level(struct fw_sim_mcu *m, uint32_t pin, uint32_t value)
     } else if (m->wiring.output_changed) {
         m->wiring.output_changed(m->wiring.ctx, pin, value, m->clock);
     }
+}
+
+/* The plant only hears about real changes, so a re-written level costs
+ * nothing in the simulation. */
+static void set_level(struct fw_sim_mcu *m, uint32_t pin, uint32_t value)
+{
+    if (pin >= FW_SIM_PIN_COUNT || m->pin_level[pin] == value)
+        return;
+    report_level(m, pin, value);
+}
+
+/* A pin set up as an output goes from floating to driven even when its
+ * level stays 0, and the plant must hear it: a driver's enable line with a
+ * pull-up is disabled until the MCU drives it low. */
+static void drive_level(struct fw_sim_mcu *m, uint32_t pin, uint32_t value)
+{
+    if (pin < FW_SIM_PIN_COUNT)
+        report_level(m, pin, value);
 }
 
 void fw_sim_pins_power_on(struct fw_sim_mcu *m)
@@ -40,7 +54,7 @@ void fw_sim_pins_power_on(struct fw_sim_mcu *m)
 struct hal_gpio_out hal_gpio_out_setup(uint32_t pin, uint32_t value)
 {
     struct fw_sim_mcu *m = pin_setup(pin, FW_SIM_PIN_OUT);
-    set_level(m, pin, !!value);
+    drive_level(m, pin, !!value);
     return (struct hal_gpio_out){pin};
 }
 
@@ -102,7 +116,7 @@ void hal_gpio_adc_cancel_sample(struct hal_gpio_adc g)
 struct hal_gpio_pwm hal_gpio_pwm_setup(uint32_t pin, uint32_t cycle_ticks, uint32_t value)
 {
     struct fw_sim_mcu *m = pin_setup(pin, FW_SIM_PIN_PWM);
-    set_level(m, pin, value > FW_SIM_PWM_MAX ? FW_SIM_PWM_MAX : value);
+    drive_level(m, pin, value > FW_SIM_PWM_MAX ? FW_SIM_PWM_MAX : value);
     return (struct hal_gpio_pwm){pin};
 }
 

@@ -1,0 +1,119 @@
+/* One MCU as the engine sees it: the link, its data dictionary, its clock,
+ * its configuration and the routing of its messages.
+ *
+ * Lifecycle: fs_mcu_new over a transport; fs_mcu_connect (identify: read the
+ * dictionary; log app, version and build; uptime and clock sync; read the
+ * configuration state); objects ask for oids and add config commands;
+ * fs_mcu_configure (allocate_oids, config commands, finalize_config with a
+ * CRC of the commands — or reuse when the MCU already holds a configuration
+ * with the same CRC); then commands and responses flow.
+ *
+ * Nothing here decides to shut anything down: a shutdown, a restart or a
+ * lost MCU is reported to the event handler with its reason, and the caller
+ * (later the fault module) decides. */
+#ifndef FS_MCU_H
+#define FS_MCU_H
+
+#include <stddef.h> /* size_t */
+#include <stdint.h> /* uint64_t */
+
+#include "mcu/link.h"     /* struct fs_link_queue */
+#include "mcu/msgproto.h" /* struct fs_msg, struct fs_msgformat */
+
+struct fs_error;
+struct fs_logger;
+struct fs_reactor;
+struct fs_transport;
+
+struct fs_mcu;
+
+enum fs_mcu_event {
+    FS_MCU_EVENT_SHUTDOWN,  /* the MCU shut down; detail is its reason */
+    FS_MCU_EVENT_LOST,      /* clock queries went unanswered */
+    FS_MCU_EVENT_RECOVERED, /* answers again after being lost */
+    FS_MCU_EVENT_RESTARTED, /* it announced a restart on its own */
+};
+
+typedef void (*fs_mcu_event_fn)(void *arg, struct fs_mcu *m, enum fs_mcu_event event,
+                                const char *detail, double eventtime);
+/* A response; msg's buffers point into the received block and are valid
+ * only during the call. */
+typedef void (*fs_mcu_response_fn)(void *arg, const struct fs_msg *msg, double receive_time);
+/* Called after every successful fs_mcu_configure: objects start their
+ * periodic commands (queries with clocks in the future) here. */
+typedef int (*fs_mcu_configured_fn)(void *arg, struct fs_mcu *m, struct fs_error *err);
+
+struct fs_mcu_state {
+    int is_config;
+    uint32_t crc;
+    int is_shutdown;
+    uint16_t move_count;
+    char shutdown_reason[128];
+};
+
+/* A reply kept beyond the receive call (fs_mcu_query). */
+struct fs_mcu_reply {
+    struct fs_msg msg;
+    uint8_t content[64];
+    double receive_time;
+};
+
+struct fs_mcu *fs_mcu_new(struct fs_reactor *reactor, struct fs_transport *transport,
+                          const char *name, const struct fs_logger *log,
+                          struct fs_error *err);
+void fs_mcu_free(struct fs_mcu *m);
+const char *fs_mcu_name(const struct fs_mcu *m);
+
+void fs_mcu_set_event_handler(struct fs_mcu *m, fs_mcu_event_fn fn, void *arg);
+
+/* Identify, clock sync, configuration state. Errors name the MCU. */
+int fs_mcu_connect(struct fs_mcu *m, double timeout_s, struct fs_error *err);
+int fs_mcu_is_connected(const struct fs_mcu *m);
+const struct fs_mcu_state *fs_mcu_state(const struct fs_mcu *m);
+
+/* A secondary MCU's print time follows the primary's clock. */
+void fs_mcu_set_primary(struct fs_mcu *m, const struct fs_mcu *primary);
+
+/* Configuration, before fs_mcu_configure. */
+int fs_mcu_create_oid(struct fs_mcu *m);
+int fs_mcu_add_config_cmd(struct fs_mcu *m, struct fs_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int fs_mcu_on_configured(struct fs_mcu *m, fs_mcu_configured_fn fn, void *arg,
+                         struct fs_error *err);
+int fs_mcu_configure(struct fs_mcu *m, double timeout_s, struct fs_error *err);
+uint32_t fs_mcu_config_crc(const struct fs_mcu *m);
+
+/* Messages. Formats are looked up by their exact text (never by assumed
+ * id); lookups fail with an error naming the MCU and the format. */
+const struct fs_msgformat *fs_mcu_lookup_command(struct fs_mcu *m, const char *format,
+                                                 struct fs_error *err);
+int fs_mcu_register_response(struct fs_mcu *m, const char *format, int oid,
+                             fs_mcu_response_fn fn, void *arg, struct fs_error *err);
+struct fs_link_queue *fs_mcu_queue_new(struct fs_mcu *m);
+/* Sends an encoded command; q NULL means the default queue. */
+int fs_mcu_send(struct fs_mcu *m, const struct fs_msgformat *f, const int64_t *values,
+                struct fs_link_queue *q, uint64_t min_clock, uint64_t req_clock,
+                struct fs_error *err);
+/* Sends "name key=value ..." at once. */
+int fs_mcu_send_text(struct fs_mcu *m, const char *text, struct fs_error *err);
+/* Sends a command and waits for the response with the given format (and
+ * oid, or -1 for any), resending while none comes, until timeout_s. */
+int fs_mcu_query(struct fs_mcu *m, const char *text, const char *response_format, int oid,
+                 struct fs_mcu_reply *reply, double timeout_s, struct fs_error *err);
+/* Lets the world run until every queued command has been acknowledged. */
+int fs_mcu_flush(struct fs_mcu *m, double timeout_s, struct fs_error *err);
+
+/* Time. Print time is the planner's timeline (seconds). */
+double fs_mcu_clock_freq(const struct fs_mcu *m);
+uint64_t fs_mcu_print_time_to_clock(const struct fs_mcu *m, double print_time);
+double fs_mcu_clock_to_print_time(const struct fs_mcu *m, uint64_t clock);
+double fs_mcu_estimated_print_time(const struct fs_mcu *m, double host_time);
+uint64_t fs_mcu_clock32_to_64(const struct fs_mcu *m, uint32_t clock32);
+uint32_t fs_mcu_seconds_to_ticks(const struct fs_mcu *m, double seconds);
+
+struct fs_link *fs_mcu_link(struct fs_mcu *m);
+const struct fs_msgproto *fs_mcu_msgproto(const struct fs_mcu *m);
+/* "app=failsoft version=... build=..." as the MCU identified itself. */
+const char *fs_mcu_identity(const struct fs_mcu *m);
+
+#endif
