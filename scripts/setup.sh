@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libsdl2-dev libcjson-dev
-          libserialport-dev libcmocka-dev zlib1g-dev)
+          libserialport-dev libcmocka-dev zlib1g-dev
+          libsdl2-image-dev libsdl2-ttf-dev fonts-dejavu-core)
 
 missing=()
 for p in "${packages[@]}"; do
