@@ -114,13 +114,13 @@ static void test_pause_takes_real_time_and_fires_timers_in_order(void **state)
     fs_reactor_pause(&f->reactor, t0 + 0.30);
     double t1 = hw_loop_now();
     assert_true(t1 - t0 >= 0.30);
-    assert_true(t1 - t0 < 0.60);
+    assert_true(t1 - t0 < 0.80);
     assert_int_equal(log.count, 2);
     assert_int_equal(log.order[0], 1);
     assert_int_equal(log.order[1], 2);
     /* Not early, and not much late. */
-    assert_true(log.at[0] >= t0 + 0.10 && log.at[0] < t0 + 0.15);
-    assert_true(log.at[1] >= t0 + 0.20 && log.at[1] < t0 + 0.25);
+    assert_true(log.at[0] >= t0 + 0.10 && log.at[0] < t0 + 0.20);
+    assert_true(log.at[1] >= t0 + 0.20 && log.at[1] < t0 + 0.30);
 }
 
 /* ---- bytes ---- */

@@ -83,9 +83,12 @@ static int teardown(void **state)
     fs_mcu_free(h->mcu);
     fs_reactor_free(&h->reactor);
     hw_serial_close(h->serial);
-    hw_child_stop(&h->child);
+    /* A child that crashed or tripped a sanitizer fails its test. */
+    int rc = hw_child_stop(&h->child);
     hw_child_cleanup(&h->child);
-    return 0;
+    if (rc != 0)
+        fprintf(stderr, "failsoft-mcu exited with status %d\n", rc);
+    return rc == 0 ? 0 : -1;
 }
 
 static void connect_mcu(struct host *h)
@@ -369,6 +372,39 @@ static void test_stale_link_replaced_and_removed_on_sigterm(void **state)
     hw_child_cleanup(&c);
 }
 
+/* CPU seconds the process has used, from /proc/PID/stat. */
+static double cpu_seconds(pid_t pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    /* Fields 14 and 15 (utime, stime) follow the ")" that ends the name. */
+    const char *p = strrchr(line, ')');
+    assert_non_null(p);
+    unsigned long utime = 0, stime = 0;
+    assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                            &utime, &stime),
+                     2);
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Idle, with a host connected or not, it sleeps in poll() rather than
+ * spinning on a core the host needs. */
+static void test_idle_mcu_sleeps(void **state)
+{
+    struct host *h = *state;
+    double before = cpu_seconds(h->child.pid);
+    run_for(h, 1.0); /* not connected: the pty is open but silent */
+    connect_mcu(h);
+    run_for(h, 1.0); /* connected: clock queries only */
+    double used = cpu_seconds(h->child.pid) - before;
+    if (used > 0.3)
+        fail_msg("failsoft-mcu used %.2f s of CPU in 2 s of idling", used);
+}
+
 static void test_existing_file_at_link_path_is_left_alone(void **state)
 {
     (void)state;
@@ -396,6 +432,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_queued_steps_land_on_exact_position_and_endstop,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_mcu_sleeps, setup, teardown),
         cmocka_unit_test(test_bad_command_lines_are_refused),
         cmocka_unit_test(test_stale_link_replaced_and_removed_on_sigterm),
         cmocka_unit_test(test_existing_file_at_link_path_is_left_alone),

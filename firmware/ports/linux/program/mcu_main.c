@@ -29,6 +29,7 @@
 #define TX_QUEUE_BYTES 8192 /* blocks waiting for the pty; beyond this, dropped */
 #define RX_CHUNK 4096
 #define STATUS_PERIOD_NS 1000000000LL
+#define MAX_SLEEP_NS 1000000000LL /* wake at least this often, timers or not */
 
 static volatile sig_atomic_t stop_signal;
 
@@ -87,12 +88,10 @@ static uint64_t ns_to_clock(int64_t ns)
 }
 
 /* How long to sleep: until the next firmware timer (rounded up, so the loop
- * does not wake a tick early and spin), at most until the next status
- * line. */
-static struct timespec sleep_time(const struct fw_linux_mcu *m, int64_t now_ns,
-                                  int64_t status_due_ns)
+ * does not wake a tick early and spin), at most max_ns. */
+static struct timespec sleep_time(const struct fw_linux_mcu *m, int64_t now_ns, int64_t max_ns)
 {
-    int64_t wait_ns = status_due_ns - now_ns;
+    int64_t wait_ns = max_ns;
     uint64_t wake;
     if (fw_linux_mcu_next_wake(m, &wake)) {
         int64_t wake_ns = mcu_plant_clock_to_ns(wake) + 1;
@@ -246,8 +245,8 @@ static int run(struct fw_linux_mcu *m, struct mcu_plant *plant, struct tx_queue 
             status_due_ns = now_ns + STATUS_PERIOD_NS;
         }
         struct pollfd pfd = {.fd = tx->fd, .events = POLLIN | (tx->used ? POLLOUT : 0)};
-        struct timespec ts = sleep_time(m, now_ns - start_ns, o->verbose
-                                        ? status_due_ns - start_ns : STATUS_PERIOD_NS * 3600);
+        int64_t max_ns = o->verbose ? status_due_ns - now_ns : MAX_SLEEP_NS;
+        struct timespec ts = sleep_time(m, now_ns - start_ns, max_ns);
         int r = ppoll(&pfd, 1, &ts, run_mask);
         if (r < 0 && errno != EINTR) {
             fprintf(stderr, "failsoft-mcu: ppoll: %s\n", strerror(errno));
