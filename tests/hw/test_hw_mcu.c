@@ -5,8 +5,9 @@
  * would: it identifies as failsoft/linux-sim with the dictionary the build
  * generated; its clock runs at CLOCK_FREQ against the host's; a heater
  * switched on heats what its thermistor reports; queued steps land on an
- * exact position and drive the axis onto its endstop; bad command lines are
- * refused; it replaces a stale link and removes it again on SIGTERM.
+ * exact position and drive the axis onto its endstop; `reset` restarts it
+ * unconfigured; idle, it sleeps; bad command lines are refused; it replaces
+ * a stale link (never another file) and removes it again on SIGTERM.
  *
  * Timed commands go 200 ms ahead, so a loaded machine does not make them
  * late; the whole file runs in about ten seconds. */
@@ -335,6 +336,32 @@ static void test_queued_steps_land_on_exact_position_and_endstop(void **state)
     assert_int_equal(query(h, "endstop_query_state oid=2", es_fmt, 2, "pin_value"), 0);
 }
 
+/* `reset` restarts the firmware inside the process as a board would
+ * reboot: the process keeps running and a new host connection finds the
+ * firmware unconfigured and not shut down. */
+static void test_reset_restarts_the_firmware_unconfigured(void **state)
+{
+    struct host *h = *state;
+    connect_mcu(h);
+    const char *const cmds[] = {
+        "config_digital_out oid=0 pin=PA1 value=1 default_value=0 max_duration=0", NULL};
+    configure(h, cmds);
+    assert_int_equal(query(h, "get_config",
+                           "config is_config=%c crc=%u is_shutdown=%c move_count=%hu", -1,
+                           "is_config"),
+                     1);
+    send(h, "reset");
+    run_for(h, 0.3);
+
+    struct fs_error err;
+    fs_mcu_free(h->mcu);
+    h->mcu = fs_mcu_new(&h->reactor, hw_serial_transport(h->serial), "linux", NULL, &err);
+    assert_non_null(h->mcu);
+    connect_mcu(h);
+    assert_false(fs_mcu_state(h->mcu)->is_config);
+    assert_false(fs_mcu_state(h->mcu)->is_shutdown);
+}
+
 /* ---- the program itself ---- */
 
 static void test_bad_command_lines_are_refused(void **state)
@@ -432,6 +459,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_queued_steps_land_on_exact_position_and_endstop,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_restarts_the_firmware_unconfigured, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_idle_mcu_sleeps, setup, teardown),
         cmocka_unit_test(test_bad_command_lines_are_refused),
         cmocka_unit_test(test_stale_link_replaced_and_removed_on_sigterm),
