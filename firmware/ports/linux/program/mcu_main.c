@@ -28,6 +28,7 @@
 
 #define TX_QUEUE_BYTES 8192 /* blocks waiting for the pty; beyond this, dropped */
 #define RX_CHUNK 4096
+#define RX_CHUNKS_PER_WAKE 4
 #define STATUS_PERIOD_NS 1000000000LL
 #define MAX_SLEEP_NS 1000000000LL /* wake at least this often, timers or not */
 
@@ -212,11 +213,12 @@ static int install_signals(sigset_t *run_mask)
 
 /* ---- main loop ---- */
 
-/* Reads everything waiting; returns -1 when the pty is gone. */
+/* Reads what is waiting, a bounded amount so that a host that never stops
+ * sending cannot starve the timers; returns -1 when the pty is gone. */
 static int receive(struct fw_linux_mcu *m, int fd, int64_t start_ns)
 {
     uint8_t buf[RX_CHUNK];
-    for (;;) {
+    for (int i = 0; i < RX_CHUNKS_PER_WAKE; i++) {
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n > 0) {
             fw_linux_mcu_receive(m, ns_to_clock(monotonic_ns() - start_ns), buf,
@@ -227,6 +229,7 @@ static int receive(struct fw_linux_mcu *m, int fd, int64_t start_ns)
             return 0;
         return -1;
     }
+    return 0;
 }
 
 static int run(struct fw_linux_mcu *m, struct mcu_plant *plant, struct tx_queue *tx,
