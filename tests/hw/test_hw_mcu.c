@@ -47,40 +47,39 @@ struct host {
     struct fs_mcu *mcu;
 };
 
+static int teardown(void **state);
+
+/* On any failure the child is stopped here: cmocka skips the teardown of a
+ * test whose setup failed. */
 static int setup(void **state)
 {
     static struct host h;
     memset(&h, 0, sizeof(h));
-    struct fs_error err;
+    *state = &h;
+    struct fs_error err = {{0}};
     if (hw_child_prepare(&h.child) < 0 || hw_child_start(&h.child, child_args) < 0) {
         fprintf(stderr, "failsoft-mcu did not start\n");
+        hw_child_cleanup(&h.child);
         return -1;
     }
     h.serial = hw_serial_open(h.child.link, 250000, &err);
-    if (!h.serial) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
     hw_loop_init(&h.loop);
     struct fs_reactor_backend be = hw_loop_reactor_backend(&h.loop);
     fs_reactor_init(&h.reactor, &be);
     hw_loop_attach_reactor(&h.loop, &h.reactor);
-    if (hw_loop_add_serial(&h.loop, h.serial, &err) < 0)
-        return -1;
-    h.mcu = fs_mcu_new(&h.reactor, hw_serial_transport(h.serial), "linux", NULL, &err);
+    if (h.serial && hw_loop_add_serial(&h.loop, h.serial, &err) == 0)
+        h.mcu = fs_mcu_new(&h.reactor, hw_serial_transport(h.serial), "linux", NULL, &err);
     if (!h.mcu) {
         fprintf(stderr, "%s\n", err.msg);
+        teardown(state);
         return -1;
     }
-    *state = &h;
     return 0;
 }
 
 static int teardown(void **state)
 {
     struct host *h = *state;
-    if (!h)
-        return 0;
     fs_mcu_free(h->mcu);
     fs_reactor_free(&h->reactor);
     hw_serial_close(h->serial);
