@@ -143,17 +143,22 @@ static int open_port(struct hw_serial *s, int baud, struct fs_error *err)
 
 /* ---- transport ---- */
 
-static ssize_t raw_write(struct hw_serial *s, const uint8_t *data, size_t len)
+/* Writes what the port takes now: the byte count (0 when full), or -1 with
+ * the reason in why. */
+static ssize_t raw_write(struct hw_serial *s, const uint8_t *data, size_t len, char *why,
+                         size_t cap)
 {
     if (s->port) {
         enum sp_return rc = sp_nonblocking_write(s->port, data, len);
         if (rc < 0)
-            errno = EIO;
+            sp_reason(rc, why, cap);
         return rc;
     }
     ssize_t n = write(s->fd, data, len);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return 0;
+    if (n < 0)
+        snprintf(why, cap, "%s", strerror(errno));
     return n;
 }
 
@@ -161,10 +166,11 @@ int hw_serial_flush(struct hw_serial *s, struct fs_error *err)
 {
     if (hw_serial_is_broken(s, err))
         return -1;
+    char why[256];
     while (s->tx_used) {
-        ssize_t n = raw_write(s, s->tx, s->tx_used);
+        ssize_t n = raw_write(s, s->tx, s->tx_used, why, sizeof(why));
         if (n < 0)
-            return mark_broken(s, err, "write", strerror(errno));
+            return mark_broken(s, err, "write", why);
         if (n == 0)
             return 0;
         memmove(s->tx, s->tx + n, s->tx_used - (size_t)n);
@@ -180,9 +186,10 @@ static int serial_send(struct fs_transport *t, const uint8_t *data, size_t len,
     if (hw_serial_flush(s, err) < 0)
         return -1;
     if (!s->tx_used) {
-        ssize_t n = raw_write(s, data, len);
+        char why[256];
+        ssize_t n = raw_write(s, data, len, why, sizeof(why));
         if (n < 0)
-            return mark_broken(s, err, "write", strerror(errno));
+            return mark_broken(s, err, "write", why);
         data += n;
         len -= (size_t)n;
     }
