@@ -11,3 +11,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh" build-asan -DFS_SANITIZE=ON
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -j "$(nproc)")
+
+# The legacy analog-input format is a firmware build option: build and run
+# only the tests that exercise it.
+cmake -S "$root" -B "$root/build-legacy-adc" -DFW_ADC_LEGACY=ON >/dev/null
+cmake --build "$root/build-legacy-adc" -j "$(nproc)" --target test_fw_adccmd
+(cd "$root/build-legacy-adc" && ctest --output-on-failure -R '^test_fw_adccmd$')

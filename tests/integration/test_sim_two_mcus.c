@@ -111,6 +111,24 @@ static int start_analog(void *arg, struct fs_mcu *m, struct fs_error *err)
     return fs_mcu_send_text(m, text, err);
 }
 
+/* The main board's objects; pull_up differs only to make a second,
+ * different configuration. */
+static void add_main_board_config(struct fs_mcu *m, int endstop_pull_up)
+{
+    struct fs_error err = {{0}};
+    for (int i = 0; i < 4; i++)
+        fs_mcu_create_oid(m);
+    assert_int_equal(fs_mcu_add_config_cmd(m, &err,
+        "config_stepper oid=%d step_pin=PB0 dir_pin=PB1 invert_step=0 step_pulse_ticks=%u",
+        STEPPER_OID, fs_mcu_seconds_to_ticks(m, 0.000002)), 0);
+    assert_int_equal(fs_mcu_add_config_cmd(m, &err,
+        "config_digital_out oid=%d pin=PB2 value=0 default_value=1 max_duration=0",
+        ENABLE_OID), 0);
+    assert_int_equal(fs_mcu_add_config_cmd(m, &err, "config_endstop oid=%d pin=PB3 pull_up=%d",
+                                           ENDSTOP_OID, endstop_pull_up), 0);
+    assert_int_equal(fs_mcu_add_config_cmd(m, &err, "config_trsync oid=%d", TRSYNC_OID), 0);
+}
+
 static void build_rig(struct rig *r, uint64_t seed)
 {
     memset(r, 0, sizeof(*r));
@@ -160,17 +178,7 @@ static void build_rig(struct rig *r, uint64_t seed)
                                            ADC_OID), 0);
     assert_int_equal(fs_mcu_on_configured(t, start_analog, r, &err), 0);
 
-    for (int i = 0; i < 4; i++)
-        fs_mcu_create_oid(m);
-    assert_int_equal(fs_mcu_add_config_cmd(m, &err,
-        "config_stepper oid=%d step_pin=PB0 dir_pin=PB1 invert_step=0 step_pulse_ticks=%u",
-        STEPPER_OID, fs_mcu_seconds_to_ticks(m, 0.000002)), 0);
-    assert_int_equal(fs_mcu_add_config_cmd(m, &err,
-        "config_digital_out oid=%d pin=PB2 value=0 default_value=1 max_duration=0",
-        ENABLE_OID), 0);
-    assert_int_equal(fs_mcu_add_config_cmd(m, &err, "config_endstop oid=%d pin=PB3 pull_up=0",
-                                           ENDSTOP_OID), 0);
-    assert_int_equal(fs_mcu_add_config_cmd(m, &err, "config_trsync oid=%d", TRSYNC_OID), 0);
+    add_main_board_config(m, 0);
 
     assert_int_equal(fs_mcu_register_response(t,
         "analog_in_state oid=%c next_clock=%u values=%*s", ADC_OID, on_analog, r, &err), 0);
@@ -343,6 +351,59 @@ static void test_homing_stops_the_axis_at_its_endstop_through_trsync(void **stat
     free_rig(&r);
 }
 
+/* The host restarts while the MCU keeps running: a new fs_mcu on the same
+ * wire adopts the MCU's sequence, finds it configured with the same CRC and
+ * reuses it (the stepper keeps its position); a host with a different
+ * configuration is refused with both CRCs named. */
+static struct fs_mcu *restart_host_side(struct rig *r, int endstop_pull_up,
+                                        struct fs_error *err)
+{
+    struct sim_host *h = &r->host;
+    fs_mcu_free(h->mcus[0]);
+    h->mcus[0] = r->main = NULL;
+    struct fs_mcu *m = fs_mcu_new(&h->reactor, sim_world_transport(h->world, "mcu"), "mcu",
+                                  NULL, err);
+    assert_non_null(m);
+    h->mcus[0] = r->main = m;
+    if (fs_mcu_connect(m, 5.0, err) < 0)
+        fail_msg("reconnect: %s", err->msg);
+    assert_int_equal(fs_mcu_state(m)->is_config, 1);
+    add_main_board_config(m, endstop_pull_up);
+    return m;
+}
+
+static void test_host_restart_reuses_a_matching_configuration_only(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build_rig(&r, 6);
+    uint32_t crc = fs_mcu_config_crc(r.main);
+    send(r.main, "reset_step_clock oid=%d clock=%u", STEPPER_OID, clock_in(r.main, 0.2, &r));
+    send(r.main, "set_next_step_dir oid=%d dir=1", STEPPER_OID);
+    send(r.main, "queue_step oid=%d interval=%u count=77 add=0", STEPPER_OID,
+         fs_mcu_seconds_to_ticks(r.main, 0.001));
+    sim_host_run_for(&r.host, 1.0);
+    assert_int_equal(read_position(&r), 77);
+
+    struct fs_error err = {{0}};
+    struct fs_mcu *m = restart_host_side(&r, 0, &err);
+    if (fs_mcu_configure(m, 5.0, &err) < 0)
+        fail_msg("reuse: %s", err.msg);
+    assert_int_equal(fs_mcu_config_crc(m), crc);
+    assert_int_equal(read_position(&r), 77);
+    assert_false(fs_mcu_state(m)->is_shutdown);
+
+    m = restart_host_side(&r, 1, &err);
+    assert_int_equal(fs_mcu_configure(m, 5.0, &err), -1);
+    assert_non_null(strstr(err.msg, "mcu 'mcu'"));
+    assert_non_null(strstr(err.msg, "another configuration"));
+    char expected[32];
+    snprintf(expected, sizeof(expected), "crc %u", crc);
+    assert_non_null(strstr(err.msg, expected));
+    assert_int_equal(read_position(&r), 77);
+    free_rig(&r);
+}
+
 /* One whole session: connect, configure, heat, step. Returns its trace. */
 static char *traced_session(uint64_t seed, size_t *len, uint64_t *hash)
 {
@@ -391,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_reading_out_of_range_shuts_down_with_adc_out_of_range),
         cmocka_unit_test(test_queued_steps_read_back_exact_position),
         cmocka_unit_test(test_homing_stops_the_axis_at_its_endstop_through_trsync),
+        cmocka_unit_test(test_host_restart_reuses_a_matching_configuration_only),
         cmocka_unit_test(test_same_seed_gives_byte_identical_trace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
