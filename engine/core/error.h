@@ -6,7 +6,7 @@
 
 #include <stddef.h> /* size_t */
 
-#define FS_ERROR_MSG_MAX 512
+#define FS_ERROR_MSG_MAX 2048
 
 struct fs_error {
     char msg[FS_ERROR_MSG_MAX];

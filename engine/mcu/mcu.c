@@ -72,6 +72,9 @@ struct fs_mcu {
     uint32_t config_crc;
     struct { fs_mcu_configured_fn fn; void *arg; } configured[MCU_MAX_CONFIGURED_FNS];
     int configured_count;
+    struct { fs_mcu_build_config_fn fn; void *arg; } builders[MCU_MAX_CONFIGURED_FNS];
+    int builder_count;
+    int config_built;
 
     const struct fs_msgformat *fmt_get_clock;
 };
@@ -471,6 +474,28 @@ int fs_mcu_add_config_cmd(struct fs_mcu *m, struct fs_error *err, const char *fm
     return 0;
 }
 
+int fs_mcu_on_build_config(struct fs_mcu *m, fs_mcu_build_config_fn fn, void *arg,
+                           struct fs_error *err)
+{
+    if (m->builder_count >= MCU_MAX_CONFIGURED_FNS)
+        return fs_error_set(err, "mcu '%s': too many build-config callbacks", m->name);
+    m->builders[m->builder_count].fn = fn;
+    m->builders[m->builder_count].arg = arg;
+    m->builder_count++;
+    return 0;
+}
+
+static int build_config(struct fs_mcu *m, struct fs_error *err)
+{
+    if (m->config_built)
+        return 0;
+    for (int i = 0; i < m->builder_count; i++)
+        if (m->builders[i].fn(m->builders[i].arg, m, err) < 0)
+            return -1;
+    m->config_built = 1;
+    return 0;
+}
+
 int fs_mcu_on_configured(struct fs_mcu *m, fs_mcu_configured_fn fn, void *arg,
                          struct fs_error *err)
 {
@@ -542,6 +567,8 @@ int fs_mcu_configure(struct fs_mcu *m, double timeout_s, struct fs_error *err)
 {
     if (!m->connected)
         return fs_error_set(err, "mcu '%s': configure before connect", m->name);
+    if (build_config(m, err) < 0)
+        return -1;
     m->config_crc = compute_config_crc(m);
     if (read_config_state(m, timeout_s, err) < 0)
         return -1;

@@ -39,6 +39,10 @@ typedef void (*fs_mcu_event_fn)(void *arg, struct fs_mcu *m, enum fs_mcu_event e
 /* A response; msg's buffers point into the received block and are valid
  * only during the call. */
 typedef void (*fs_mcu_response_fn)(void *arg, const struct fs_msg *msg, double receive_time);
+/* Called by fs_mcu_configure before the configuration is sent or checked:
+ * modules create their oids and config commands here, once the MCU's
+ * clock frequency and dictionary are known. Called only the first time. */
+typedef int (*fs_mcu_build_config_fn)(void *arg, struct fs_mcu *m, struct fs_error *err);
 /* Called after every successful fs_mcu_configure: objects start their
  * periodic commands (queries with clocks in the future) here. */
 typedef int (*fs_mcu_configured_fn)(void *arg, struct fs_mcu *m, struct fs_error *err);
@@ -78,6 +82,8 @@ void fs_mcu_set_primary(struct fs_mcu *m, const struct fs_mcu *primary);
 int fs_mcu_create_oid(struct fs_mcu *m);
 int fs_mcu_add_config_cmd(struct fs_mcu *m, struct fs_error *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int fs_mcu_on_build_config(struct fs_mcu *m, fs_mcu_build_config_fn fn, void *arg,
+                           struct fs_error *err);
 int fs_mcu_on_configured(struct fs_mcu *m, fs_mcu_configured_fn fn, void *arg,
                          struct fs_error *err);
 int fs_mcu_configure(struct fs_mcu *m, double timeout_s, struct fs_error *err);
