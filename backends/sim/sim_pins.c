@@ -33,7 +33,7 @@ int sim_pins_parse(const char *pin, uint32_t *out, struct fs_error *err)
 static const char *const role_names[] = {
     [SIM_PIN_FREE] = "free", [SIM_PIN_HEATER] = "heater", [SIM_PIN_SENSOR] = "sensor",
     [SIM_PIN_FAN] = "fan",   [SIM_PIN_STEP] = "step",     [SIM_PIN_DIR] = "dir",
-    [SIM_PIN_ENABLE] = "enable", [SIM_PIN_ENDSTOP] = "endstop",
+    [SIM_PIN_ENABLE] = "enable", [SIM_PIN_ENDSTOP] = "endstop", [SIM_PIN_SWITCH] = "switch",
 };
 
 /* Resolves a pin and checks that it is still free. */
@@ -147,6 +147,62 @@ int sim_world_add_axis(struct sim_world *w, const char *mcu,
     return id;
 }
 
+int sim_world_add_switch(struct sim_world *w, const char *mcu, const char *pin,
+                         const struct sim_switch_spec *spec, struct fs_error *err)
+{
+    struct sim_mcu *m = sim_world_find_mcu_err(w, mcu, err);
+    if (!m)
+        return -1;
+    if (w->switch_count == SIM_WORLD_SWITCHES_MAX)
+        return fs_error_set(err, "sim: more than %d switches", SIM_WORLD_SWITCHES_MAX);
+    if (spec->axis_count < 1 || spec->axis_count > SIM_SWITCH_AXES_MAX)
+        return fs_error_set(err, "sim: a switch follows 1..%d axes, not %d",
+                            SIM_SWITCH_AXES_MAX, spec->axis_count);
+    for (int i = 0; i < spec->axis_count; i++)
+        if (spec->axis[i] < 0 || spec->axis[i] >= w->axis_count)
+            return fs_error_set(err, "sim: switch on unknown axis %d", spec->axis[i]);
+    uint32_t p;
+    if (claim_pin(m, pin, &p, err) < 0)
+        return -1;
+    int id = w->switch_count++;
+    w->switches[id].spec = *spec;
+    w->switches[id].stuck_open = 0;
+    bind(m, p, SIM_PIN_SWITCH, id);
+    return id;
+}
+
+double sim_world_switch_position_mm(struct sim_world *w, int switch_id)
+{
+    if (switch_id < 0 || switch_id >= w->switch_count)
+        return 0.0;
+    const struct sim_switch_spec *sp = &w->switches[switch_id].spec;
+    double pos = 0.0;
+    for (int i = 0; i < sp->axis_count; i++)
+        pos += sp->coef[i] * plant_axis_position_mm(&w->axes[sp->axis[i]].axis);
+    return pos;
+}
+
+int sim_world_switch_set_stuck_open(struct sim_world *w, int switch_id, int stuck)
+{
+    if (switch_id < 0 || switch_id >= w->switch_count)
+        return -1;
+    w->switches[switch_id].stuck_open = stuck;
+    return 0;
+}
+
+static uint8_t switch_level(struct sim_world *w, int id)
+{
+    const struct sim_switch_obj *s = &w->switches[id];
+    double pos = sim_world_switch_position_mm(w, id);
+    /* Half a nanometre of slack keeps an exact landing on the switch
+     * position from depending on float rounding. */
+    int pressed = s->spec.at_max ? pos >= s->spec.position_mm - 5e-7
+                                 : pos <= s->spec.position_mm + 5e-7;
+    if (s->stuck_open)
+        pressed = 0;
+    return pressed ? s->spec.pressed_level : (uint8_t)!s->spec.pressed_level;
+}
+
 int sim_world_set_input(struct sim_world *w, const char *mcu, const char *pin,
                         uint8_t level, struct fs_error *err)
 {
@@ -204,6 +260,8 @@ uint8_t sim_pins_read_input(struct sim_mcu *m, uint32_t pin)
     const struct sim_pin *p = &m->pins[pin];
     if (p->role == SIM_PIN_ENDSTOP)
         return plant_axis_endstop_level(&m->world->axes[p->object].axis);
+    if (p->role == SIM_PIN_SWITCH)
+        return switch_level(m->world, p->object);
     return p->input_level;
 }
 

@@ -33,6 +33,8 @@ struct sim_world;
 #define SIM_WORLD_MCUS_MAX 8
 #define SIM_WORLD_HEATERS_MAX 16
 #define SIM_WORLD_AXES_MAX 16
+#define SIM_WORLD_SWITCHES_MAX 16
+#define SIM_SWITCH_AXES_MAX 3
 #define SIM_MCU_NAME_MAX 32
 #define SIM_MCU_PINS_MAX 256
 
@@ -86,6 +88,26 @@ int sim_world_add_fan(struct sim_world *w, const char *mcu, const char *pin,
 int sim_world_add_axis(struct sim_world *w, const char *mcu,
                        const struct sim_axis_pins *pins,
                        const struct plant_axis_params *ap, struct fs_error *err);
+/* A limit switch on a carriage whose position is a linear combination of
+ * motor positions: sum(coef[i] * position_mm(axis[i])). A corexy X carriage
+ * is 0.5 * (A + B); a cartesian one is its own axis with coef 1. The switch
+ * may sit on another MCU than the motors. It is pressed at or beyond
+ * position_mm (towards the min side when at_max is 0). */
+struct sim_switch_spec {
+    int axis_count;
+    int axis[SIM_SWITCH_AXES_MAX];
+    double coef[SIM_SWITCH_AXES_MAX];
+    double position_mm;
+    int at_max;
+    uint8_t pressed_level;
+};
+int sim_world_add_switch(struct sim_world *w, const char *mcu, const char *pin,
+                         const struct sim_switch_spec *spec, struct fs_error *err);
+/* The carriage position a switch sees, in mm. */
+double sim_world_switch_position_mm(struct sim_world *w, int switch_id);
+/* Fault hook: the switch is broken and always reads released. */
+int sim_world_switch_set_stuck_open(struct sim_world *w, int switch_id, int stuck);
+
 /* Sets the level an unattached input pin reads (a switch, a sensor). */
 int sim_world_set_input(struct sim_world *w, const char *mcu, const char *pin,
                         uint8_t level, struct fs_error *err);

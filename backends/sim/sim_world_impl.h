@@ -30,6 +30,7 @@ enum sim_pin_role {
     SIM_PIN_DIR,
     SIM_PIN_ENABLE,
     SIM_PIN_ENDSTOP,
+    SIM_PIN_SWITCH, /* a carriage switch (struct sim_switch_obj) */
 };
 
 struct sim_pin {
@@ -66,6 +67,11 @@ struct sim_axis_obj {
     struct sim_mcu *mcu;
 };
 
+struct sim_switch_obj {
+    struct sim_switch_spec spec;
+    int stuck_open;
+};
+
 struct sim_world {
     uint64_t seed;
     int64_t now_ns;
@@ -83,6 +89,8 @@ struct sim_world {
     int heater_count;
     struct sim_axis_obj axes[SIM_WORLD_AXES_MAX];
     int axis_count;
+    struct sim_switch_obj switches[SIM_WORLD_SWITCHES_MAX];
+    int switch_count;
 };
 
 /* sim_world.c */
