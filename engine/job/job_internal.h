@@ -1,0 +1,113 @@
+/* The job's inner state, shared by the files of engine/job only: job.c (the
+ * state machine and the runner), virtual_sdcard.c, print_stats.c,
+ * display_status.c, respond.c, pause_resume.c and idle_timeout.c. Nothing
+ * outside engine/job includes this. */
+#ifndef FS_JOB_INTERNAL_H
+#define FS_JOB_INTERNAL_H
+
+#include <stdio.h> /* FILE */
+
+#include "core/reactor.h" /* struct fs_timer */
+#include "job/job.h"      /* the public side */
+
+struct fs_gcode;
+struct fs_gcode_command;
+
+/* The file being printed. fp is open only while printing or paused (or
+ * selected and not yet started). */
+struct fs_job_file {
+    FILE *fp;
+    char name[FS_JOB_NAME_MAX]; /* as selected, relative to the sdcard folder */
+    long size;
+    long position; /* offset of the next line */
+    long line;     /* number of the last line read (1-based) */
+};
+
+struct fs_print_stats {
+    int started;               /* a job ran since the last reset */
+    double start_time;         /* reactor time of the start */
+    double end_time;           /* reactor time of the end, when ended */
+    int ended;
+    double printing_since;     /* start of the current printing stretch */
+    double print_duration_s;   /* closed printing stretches */
+    double filament_used_mm;
+    char message[FS_JOB_MESSAGE_MAX];
+};
+
+struct fs_display_status {
+    double progress;  /* M73 P as 0..1, or -1 */
+    double remaining_s; /* M73 R, or -1 */
+    char message[FS_JOB_MESSAGE_MAX];
+};
+
+struct fs_idle_timeout {
+    struct fs_timer timer;
+    enum fs_idle_state state;
+    double last_activity;
+    int due;     /* the timeout passed; fs_job_run runs the G-code */
+    int running; /* the idle G-code is running */
+};
+
+struct fs_job {
+    struct fs_printer *printer;
+    struct fs_gcode *gcode;
+    struct fs_reactor *reactor;
+    struct fs_job_config cfg;
+    char sdcard_dir[FS_JOB_DIR_MAX]; /* cfg.sdcard_path resolved */
+
+    enum fs_job_state state;
+    struct fs_job_file file;
+    int in_runner; /* a file line is being run */
+
+    fs_job_emergency_fn emergency_fn;
+    void *emergency_arg;
+    fs_job_resume_check_fn resume_check_fn;
+    void *resume_check_arg;
+
+    struct fs_print_stats stats;
+    struct fs_display_status display;
+    struct fs_idle_timeout idle;
+};
+
+double fs_job_now(const struct fs_job *job);
+/* Closes the file and moves to an end state (complete, cancelled, error);
+ * message is kept for the error state. */
+void fs_job_finish(struct fs_job *job, enum fs_job_state state, const char *message);
+void fs_job_set_state(struct fs_job *job, enum fs_job_state state);
+/* Opens an already checked path as the job's file (state standby). */
+int fs_job_open_file(struct fs_job *job, const char *path, const char *name,
+                     struct fs_error *err);
+
+/* Per-concern command registration, each beside its commands. */
+int fs_job_sdcard_register(struct fs_job *job, struct fs_error *err);
+int fs_job_pause_resume_register(struct fs_job *job, struct fs_error *err);
+int fs_job_display_register(struct fs_job *job, struct fs_error *err);
+int fs_job_respond_register(struct fs_job *job, struct fs_error *err);
+int fs_job_idle_register(struct fs_job *job, struct fs_error *err);
+void fs_job_idle_init(struct fs_job *job);
+void fs_job_idle_stop(struct fs_job *job);
+/* Runs the idle G-code when its timeout has passed; from fs_job_run only. */
+void fs_job_idle_run_due(struct fs_job *job);
+void fs_job_idle_state_changed(struct fs_job *job);
+
+/* Print statistics follow the state machine. */
+void fs_print_stats_reset(struct fs_print_stats *s);
+void fs_print_stats_start(struct fs_print_stats *s, double now);
+void fs_print_stats_pause(struct fs_print_stats *s, double now);
+void fs_print_stats_resume(struct fs_print_stats *s, double now);
+void fs_print_stats_end(struct fs_print_stats *s, int was_printing, double now);
+double fs_print_stats_print_duration(const struct fs_print_stats *s, int printing, double now);
+double fs_print_stats_total_duration(const struct fs_print_stats *s, double now);
+
+void fs_display_status_reset(struct fs_display_status *d);
+/* M73 values belong to one print: a new start forgets them. */
+void fs_display_status_reset_progress(struct fs_display_status *d);
+
+/* The text after a command's name (M23 file, M117/M118 message), without
+ * surrounding blanks, copied into out; -1 when it does not fit. */
+int fs_job_rest_text(const struct fs_gcode_command *cmd, char *out, size_t out_size);
+/* A bounded copy of a parameter value (the parser already removed its
+ * quotes); -1 when it does not fit. */
+int fs_job_copy_text(const char *value, char *out, size_t out_size);
+
+#endif

@@ -1,0 +1,111 @@
+/* [pause_resume]: the one place where a print pauses, resumes and is
+ * cancelled. PAUSE, M25, M600-style macros and the fault module all go
+ * through fs_job_pause, so adding a park move or a Z lift later (the fault
+ * module's pause action) changes one function. The G-code state (position,
+ * absolute/relative modes, speed factor) is saved and restored by the G-code
+ * move module's SAVE_GCODE_STATE / RESTORE_GCODE_STATE, run through the
+ * dispatcher like any other command, so the job needs no knowledge of it. */
+#include "job/job_internal.h"
+
+#include <math.h>  /* INFINITY */
+#include <stdio.h> /* snprintf */
+
+#include "core/error.h"      /* fs_error_set, fs_error_prefix */
+#include "gcode/gcode.h"     /* fs_gcode_run_line, fs_gcode_register */
+#include "job/job_deps.h"    /* fs_toolhead_wait_moves */
+#include "printer/printer.h" /* struct fs_printer */
+
+#define PAUSE_STATE_NAME "PAUSE_STATE"
+
+int fs_job_pause(struct fs_job *job, struct fs_error *err)
+{
+    if (job->state == FS_JOB_PAUSED) {
+        fs_gcode_respond_info(job->gcode, "Print already paused");
+        return 0;
+    }
+    if (job->state != FS_JOB_PRINTING)
+        return fs_error_set(err, "no print is running");
+    /* The saved position must be where the head really is, not where the
+     * queue will take it. */
+    if (job->printer->toolhead)
+        fs_toolhead_wait_moves(job->printer->toolhead);
+    if (fs_gcode_run_line(job->gcode, "SAVE_GCODE_STATE NAME=" PAUSE_STATE_NAME, "PAUSE",
+                          err) < 0)
+        return -1;
+    fs_print_stats_pause(&job->stats, fs_job_now(job));
+    fs_job_set_state(job, FS_JOB_PAUSED);
+    return 0;
+}
+
+int fs_job_resume(struct fs_job *job, double velocity, struct fs_error *err)
+{
+    char line[96];
+    if (job->state != FS_JOB_PAUSED)
+        return fs_error_set(err, "the print is not paused");
+    if (job->resume_check_fn && job->resume_check_fn(job->resume_check_arg, err) < 0)
+        return -1;
+    if (velocity <= 0)
+        velocity = job->cfg.recover_velocity;
+    snprintf(line, sizeof(line), "RESTORE_GCODE_STATE NAME=" PAUSE_STATE_NAME
+             " MOVE=1 MOVE_SPEED=%.3f", velocity);
+    if (fs_gcode_run_line(job->gcode, line, "RESUME", err) < 0)
+        return -1;
+    fs_print_stats_resume(&job->stats, fs_job_now(job));
+    fs_job_set_state(job, FS_JOB_PRINTING);
+    return 0;
+}
+
+int fs_job_cancel(struct fs_job *job, struct fs_error *err)
+{
+    if (job->state != FS_JOB_PRINTING && job->state != FS_JOB_PAUSED) {
+        fs_gcode_respond_info(job->gcode, "No print to cancel");
+        return 0;
+    }
+    fs_job_finish(job, FS_JOB_CANCELLED, NULL);
+    fs_gcode_respond_info(job->gcode, "Print cancelled");
+    return 0;
+}
+
+static int cmd_pause(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
+                     struct fs_error *err)
+{
+    return fs_job_pause(arg, err) < 0 ? fs_error_prefix(err, "PAUSE: ") : 0;
+}
+
+static int cmd_resume(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
+                      struct fs_error *err)
+{
+    struct fs_job *job = arg;
+    double velocity;
+    if (fs_gcode_get_float(cmd, "VELOCITY", job->cfg.recover_velocity, 1e-3, INFINITY,
+                           &velocity, err) < 0)
+        return -1;
+    return fs_job_resume(job, velocity, err) < 0 ? fs_error_prefix(err, "RESUME: ") : 0;
+}
+
+static int cmd_cancel_print(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
+                            struct fs_error *err)
+{
+    return fs_job_cancel(arg, err) < 0 ? fs_error_prefix(err, "CANCEL_PRINT: ") : 0;
+}
+
+static const struct {
+    const char *name;
+    fs_gcode_handler fn;
+    const char *help;
+} pause_resume_commands[] = {
+    {"PAUSE", cmd_pause, "Pause the print, saving the G-code state"},
+    {"RESUME", cmd_resume, "Resume the paused print (VELOCITY= back to the saved position)"},
+    {"CANCEL_PRINT", cmd_cancel_print, "Cancel the print"},
+};
+
+int fs_job_pause_resume_register(struct fs_job *job, struct fs_error *err)
+{
+    for (size_t i = 0; i < sizeof(pause_resume_commands) / sizeof(pause_resume_commands[0]);
+         i++)
+        if (fs_gcode_register(job->gcode, pause_resume_commands[i].name,
+                              pause_resume_commands[i].fn, job, pause_resume_commands[i].help,
+                              err) < 0)
+            return -1;
+    return 0;
+}
