@@ -73,6 +73,7 @@ void fs_job_set_state(struct fs_job *job, enum fs_job_state state)
 void fs_job_finish(struct fs_job *job, enum fs_job_state state, const char *message)
 {
     int was_printing = job->state == FS_JOB_PRINTING;
+    job->pause_requested = 0;
     close_file(job);
     fs_print_stats_end(&job->stats, was_printing, fs_job_now(job));
     copy_message(job->stats.message, sizeof(job->stats.message),
@@ -299,7 +300,13 @@ int fs_job_run(struct fs_job *job, int max_lines)
     int ran = 0;
 
     fs_job_idle_run_due(job);
+    fs_job_run_requested_pause(job);
     while (ran < max_lines && job->state == FS_JOB_PRINTING) {
+        if (job->pause_requested) {
+            /* Asked for while the last line waited on the move queue. */
+            fs_job_run_requested_pause(job);
+            break;
+        }
         fs_error_clear(&err);
         int r = read_line(job, line, sizeof(line), &err);
         if (r < 0) {
@@ -327,7 +334,7 @@ int fs_job_run(struct fs_job *job, int max_lines)
 
 int fs_job_has_work(const struct fs_job *job)
 {
-    return job->state == FS_JOB_PRINTING || job->idle.due;
+    return job->state == FS_JOB_PRINTING || job->idle.due || job->pause_requested;
 }
 
 /* ---- selecting and starting ---- */

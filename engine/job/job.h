@@ -25,8 +25,9 @@
  * (fs_reactor_pause), so console commands, timers and MCU traffic keep
  * flowing during a print. fs_job_has_work tells whether calling again at
  * once would do anything; when it says no, the main loop may wait for
- * events. The idle-timeout G-code is also run from fs_job_run (its M84 may
- * wait for moves, which a timer callback must not do).
+ * events. The idle-timeout G-code and a pause requested from a timer
+ * (fs_job_request_pause) are also carried out by fs_job_run, since both may
+ * wait for moves, which a timer callback must not do.
  *
  * The byte position is the offset of the next line to run: it is advanced
  * before a line is dispatched, so a PAUSE in the file (or M25) resumes after
@@ -119,6 +120,11 @@ int fs_job_set_position(struct fs_job *job, long position, struct fs_error *err)
  * pauses. Pausing a paused job is not an error. Must not be called from a
  * timer callback (it waits for moves). */
 int fs_job_pause(struct fs_job *job, struct fs_error *err);
+/* The same pause, asked for where waiting is not allowed (a timer callback,
+ * a fault detected while a reading arrives): no further line is started,
+ * and the next fs_job_run pauses. A pause that then fails ends the job in
+ * error, since whoever asked for it wanted the print to stop. */
+void fs_job_request_pause(struct fs_job *job);
 /* Runs RESTORE_GCODE_STATE NAME=PAUSE_STATE MOVE=1 MOVE_SPEED=velocity and
  * continues from the saved byte; velocity <= 0 uses recover_velocity.
  * Refused when not paused or when the resume check says no. */

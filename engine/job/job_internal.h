@@ -57,7 +57,8 @@ struct fs_job {
 
     enum fs_job_state state;
     struct fs_job_file file;
-    int in_runner; /* a file line is being run */
+    int in_runner;       /* a file line is being run */
+    int pause_requested; /* fs_job_request_pause: the runner pauses next */
 
     fs_job_emergency_fn emergency_fn;
     void *emergency_arg;
@@ -77,6 +78,9 @@ void fs_job_set_state(struct fs_job *job, enum fs_job_state state);
 /* Opens an already checked path as the job's file (state standby). */
 int fs_job_open_file(struct fs_job *job, const char *path, const char *name,
                      struct fs_error *err);
+
+/* Carries out a fs_job_request_pause; from fs_job_run only. */
+void fs_job_run_requested_pause(struct fs_job *job);
 
 /* Per-concern command registration, each beside its commands. */
 int fs_job_sdcard_register(struct fs_job *job, struct fs_error *err);

@@ -32,9 +32,30 @@ int fs_job_pause(struct fs_job *job, struct fs_error *err)
     if (fs_gcode_run_line(job->gcode, "SAVE_GCODE_STATE NAME=" PAUSE_STATE_NAME, "PAUSE",
                           err) < 0)
         return -1;
+    job->pause_requested = 0;
     fs_print_stats_pause(&job->stats, fs_job_now(job));
     fs_job_set_state(job, FS_JOB_PAUSED);
     return 0;
+}
+
+void fs_job_request_pause(struct fs_job *job)
+{
+    if (job->state == FS_JOB_PRINTING)
+        job->pause_requested = 1;
+}
+
+void fs_job_run_requested_pause(struct fs_job *job)
+{
+    struct fs_error err;
+    if (!job->pause_requested)
+        return;
+    job->pause_requested = 0;
+    fs_error_clear(&err);
+    if (job->state != FS_JOB_PRINTING || fs_job_pause(job, &err) == 0)
+        return;
+    fs_error_prefix(&err, "pause failed: ");
+    fs_job_finish(job, FS_JOB_ERROR, err.msg);
+    fs_gcode_respond_error(job->gcode, "%s", job->stats.message);
 }
 
 int fs_job_resume(struct fs_job *job, double velocity, struct fs_error *err)

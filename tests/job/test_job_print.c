@@ -171,7 +171,35 @@ static void test_pause_in_file_stops_after_that_line(void **state)
     fx_teardown(&fx);
 }
 
-static void test_resume_refused_when_not_paused_or_vetoed(void **state)
+static double request_pause(struct fs_timer *t, double eventtime)
+{
+    fs_job_request_pause(t->arg);
+    return FS_NEVER;
+}
+
+static void test_pause_requested_from_a_timer_happens_in_the_main_loop(void **state)
+{
+    (void)state;
+    struct job_fixture fx;
+    struct fs_timer timer;
+    fx_setup(&fx, NULL);
+    fx_write_file(&fx, "part.gcode", PART, 0);
+    assert_int_equal(fx_console(&fx, "SDCARD_PRINT_FILE FILENAME=part.gcode", NULL, 0), 0);
+    fs_timer_init(&timer, request_pause, fx.job);
+    fs_reactor_timer_set(&fx.reactor, &timer, 2.5);
+    for (int i = 1; i <= 5; i++) { /* one line per second */
+        fx_advance_to(&fx, i);
+        fs_job_run(fx.job, 1);
+    }
+    assert_int_equal(fs_job_state(fx.job), FS_JOB_PAUSED);
+    assert_int_equal(fx_count_calls(&fx, "G1"), 2); /* lines at t=1 and t=2 only */
+    assert_int_equal(fx_count_calls(&fx, "SAVE_GCODE_STATE"), 1);
+    assert_float_equal(fx_find_call(&fx, "SAVE_GCODE_STATE", 0)->t, 3.0, 1e-9);
+    assert_false(fs_job_has_work(fx.job));
+    fx_teardown(&fx);
+}
+
+static void test_pause_and_resume_refused_without_a_print(void **state)
 {
     (void)state;
     struct job_fixture fx;
@@ -293,7 +321,8 @@ int main(void)
         cmocka_unit_test(test_bad_parameter_names_file_line_and_command),
         cmocka_unit_test(test_pause_then_resume_continues_from_saved_byte),
         cmocka_unit_test(test_pause_in_file_stops_after_that_line),
-        cmocka_unit_test(test_resume_refused_when_not_paused_or_vetoed),
+        cmocka_unit_test(test_pause_requested_from_a_timer_happens_in_the_main_loop),
+        cmocka_unit_test(test_pause_and_resume_refused_without_a_print),
         cmocka_unit_test(test_resume_check_can_refuse),
         cmocka_unit_test(test_cancel_print_closes_file),
         cmocka_unit_test(test_cancel_print_in_file_stops_runner),
