@@ -294,7 +294,7 @@ static void complete(struct fs_job *job)
 
 int fs_job_run(struct fs_job *job, int max_lines)
 {
-    char line[FS_GCODE_LINE_MAX + 2]; /* room for "\r\n" */
+    char line[FS_GCODE_LINE_MAX + 3]; /* the longest line, "\r\n" and NUL */
     char source[FS_JOB_NAME_MAX + 24];
     struct fs_error err;
     int ran = 0;

@@ -312,6 +312,26 @@ static void test_over_long_code_line_is_an_error_long_comment_is_not(void **stat
     fx_teardown(&fx);
 }
 
+static void test_longest_line_with_crlf_is_accepted(void **state)
+{
+    (void)state;
+    struct job_fixture fx;
+    char text[600];
+    struct fs_job_status st;
+    fx_setup(&fx, NULL);
+    memcpy(text, "M117 ", 5);
+    memset(text + 5, 'z', 507); /* 512 characters in all */
+    memcpy(text + 512, "\r\nG1 X1\r\n", sizeof("\r\nG1 X1\r\n"));
+    fx_write_file(&fx, "crlf.gcode", text, 0);
+    assert_int_equal(fx_console(&fx, "SDCARD_PRINT_FILE FILENAME=crlf.gcode", NULL, 0), 0);
+    fs_job_run(fx.job, 100);
+    assert_int_equal(fs_job_state(fx.job), FS_JOB_COMPLETE);
+    fs_job_get_status(fx.job, &st);
+    assert_int_equal(strlen(st.display_message), 507);
+    assert_string_equal(fx_find_call(&fx, "G1", 0)->line, "G1 X1");
+    fx_teardown(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_cancel_print_in_file_stops_runner),
         cmocka_unit_test(test_m112_calls_emergency_handler_at_once),
         cmocka_unit_test(test_over_long_code_line_is_an_error_long_comment_is_not),
+        cmocka_unit_test(test_longest_line_with_crlf_is_accepted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
