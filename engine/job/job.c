@@ -267,6 +267,20 @@ static int read_line(struct fs_job *job, char *buf, size_t size, struct fs_error
     return 1;
 }
 
+/* [virtual_sdcard] on_error_gcode: the owner's way to make the machine safe
+ * (heaters off, head parked) when a print stops on a bad line. Its own
+ * failure is reported, never turned into a second job error. */
+static void run_on_error_gcode(struct fs_job *job)
+{
+    struct fs_error err;
+    if (!job->cfg.sdcard_on_error_gcode[0])
+        return;
+    fs_error_clear(&err);
+    if (fs_gcode_run_script(job->gcode, job->cfg.sdcard_on_error_gcode, "on_error_gcode",
+                            &err) < 0)
+        fs_gcode_respond_error(job->gcode, "%s", err.msg);
+}
+
 /* The dispatcher already puts the source in front of its messages; the job
  * adds it only where it is missing, so the reason reads
  * "name.gcode:12: <message>" exactly once. */
@@ -281,6 +295,7 @@ static void line_error(struct fs_job *job, const char *source, const char *msg)
     fs_job_finish(job, FS_JOB_ERROR, reason);
     fs_gcode_respond_error(job->gcode, "%s", job->stats.message);
     fs_log(job->printer->log, FS_LOG_ERROR, "print stopped: %s", job->stats.message);
+    run_on_error_gcode(job);
 }
 
 static void complete(struct fs_job *job)

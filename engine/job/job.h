@@ -75,6 +75,7 @@ enum fs_respond_type { FS_RESPOND_ECHO, FS_RESPOND_COMMAND, FS_RESPOND_ERROR };
 struct fs_job_config {
     int has_virtual_sdcard;         /* [virtual_sdcard] present */
     char sdcard_path[FS_JOB_DIR_MAX]; /* path: the folder files are printed from */
+    char sdcard_on_error_gcode[FS_JOB_SCRIPT_MAX]; /* on_error_gcode: run when a line fails */
     int has_pause_resume;           /* [pause_resume] present: PAUSE, RESUME, CANCEL_PRINT */
     double recover_velocity;        /* mm/s back to the paused position; 50 */
     double idle_timeout_s;          /* [idle_timeout] timeout; 600 */

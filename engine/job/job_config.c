@@ -1,5 +1,5 @@
 /* The job's settings from printer.cfg: [virtual_sdcard] path,
- * [pause_resume] recover_velocity, [idle_timeout] timeout and gcode,
+ * on_error_gcode, [pause_resume] recover_velocity, [idle_timeout] timeout and gcode,
  * [respond] default_type and default_prefix. Kept apart from the job itself
  * so that a job can be made without a configuration file (tests, a
  * command-line print). */
@@ -50,7 +50,12 @@ static int read_sdcard_path(struct fs_config_section *s, struct fs_job_config *c
         path = expanded;
     }
     c->has_virtual_sdcard = 1;
-    return copy_option(s, "path", path, c->sdcard_path, sizeof(c->sdcard_path), err);
+    const char *on_error;
+    if (copy_option(s, "path", path, c->sdcard_path, sizeof(c->sdcard_path), err) < 0
+        || fs_config_get_str(s, "on_error_gcode", "", &on_error, err) < 0)
+        return -1;
+    return copy_option(s, "on_error_gcode", on_error, c->sdcard_on_error_gcode,
+                       sizeof(c->sdcard_on_error_gcode), err);
 }
 
 static int read_respond(struct fs_config_section *s, struct fs_job_config *c,

@@ -91,6 +91,24 @@ static void test_failing_line_ends_job_with_file_and_line(void **state)
     fx_teardown(&fx);
 }
 
+static void test_on_error_gcode_runs_when_a_line_fails(void **state)
+{
+    (void)state;
+    struct job_fixture fx;
+    struct fs_job_config jc;
+    fs_job_config_defaults(&jc);
+    jc.has_virtual_sdcard = 1;
+    strcpy(jc.sdcard_on_error_gcode, "M104 S0\nM84");
+    fx_setup(&fx, &jc);
+    fx_write_file(&fx, "bad.gcode", "G1 X1\nG999\n", 0);
+    assert_int_equal(fx_console(&fx, "SDCARD_PRINT_FILE FILENAME=bad.gcode", NULL, 0), 0);
+    fs_job_run(fx.job, 100);
+    assert_int_equal(fs_job_state(fx.job), FS_JOB_ERROR);
+    assert_string_equal(fx_find_call(&fx, "M104", 0)->source, "on_error_gcode:1");
+    assert_int_equal(fx_count_calls(&fx, "M84"), 1);
+    fx_teardown(&fx);
+}
+
 static void test_bad_parameter_names_file_line_and_command(void **state)
 {
     (void)state;
@@ -338,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_file_runs_line_by_line_to_complete),
         cmocka_unit_test(test_max_lines_bounds_each_call),
         cmocka_unit_test(test_failing_line_ends_job_with_file_and_line),
+        cmocka_unit_test(test_on_error_gcode_runs_when_a_line_fails),
         cmocka_unit_test(test_bad_parameter_names_file_line_and_command),
         cmocka_unit_test(test_pause_then_resume_continues_from_saved_byte),
         cmocka_unit_test(test_pause_in_file_stops_after_that_line),

@@ -124,7 +124,7 @@ static void test_config_sections_are_read(void **state)
     struct fs_config *cfg = NULL;
     struct fs_error err = {{0}};
     struct fs_job_config jc;
-    const char *text = "[virtual_sdcard]\npath: /tmp\n"
+    const char *text = "[virtual_sdcard]\npath: /tmp\non_error_gcode: TURN_OFF_HEATERS\n"
                        "[pause_resume]\nrecover_velocity: 25\n"
                        "[idle_timeout]\ntimeout: 1800\ngcode:\n  M104 S0\n  M84\n"
                        "[respond]\ndefault_type: command\n";
@@ -132,6 +132,7 @@ static void test_config_sections_are_read(void **state)
     assert_int_equal(fs_job_config_read(cfg, &jc, &err), 0);
     assert_true(jc.has_virtual_sdcard);
     assert_string_equal(jc.sdcard_path, "/tmp");
+    assert_string_equal(jc.sdcard_on_error_gcode, "TURN_OFF_HEATERS");
     assert_true(jc.has_pause_resume);
     assert_float_equal(jc.recover_velocity, 25.0, 0);
     assert_float_equal(jc.idle_timeout_s, 1800.0, 0);
