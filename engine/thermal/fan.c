@@ -1,0 +1,144 @@
+/* Fans: speed to output value (max_power, off_below, kick start), and the
+ * heater fan's periodic look at its heaters. See fan.h. */
+#include "thermal/fan.h"
+
+#include <math.h>   /* isnan */
+#include <stdlib.h> /* calloc, free */
+#include <string.h> /* strlen, memcpy */
+
+#include "core/error.h"     /* fs_error_set */
+#include "core/log.h"       /* fs_log */
+#include "core/reactor.h"   /* fs_reactor_*, fs_timer */
+#include "mcu/mcu.h"        /* fs_mcu_estimated_print_time */
+#include "mcu/mcu_output.h" /* fs_mcu_output_* */
+#include "thermal/heater.h" /* fs_heater_get_temp */
+
+struct fs_fan {
+    char name[FS_FAN_NAME_MAX];
+    struct fs_fan_params p;
+    struct fs_reactor *reactor;
+    const struct fs_logger *log;
+    struct fs_mcu_output *out;
+    double speed, power;
+    struct fs_timer check;
+};
+
+void fs_fan_params_default(struct fs_fan_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->max_power = 1.0;
+    p->kick_start_time_s = 0.1;
+    p->off_below = 0.0;
+    p->cycle_time_s = 0.010;
+    p->hardware_pwm = 0;
+    p->shutdown_speed = 0.0;
+    p->heater_temp_c = 50.0;
+    p->fan_speed = 1.0;
+}
+
+static double heater_fan_check(struct fs_timer *t, double eventtime)
+{
+    struct fs_fan *f = t->arg;
+    double want = 0.0;
+    for (int i = 0; i < f->p.heater_count; i++) {
+        double temp, target;
+        fs_heater_get_temp(f->p.heaters[i], &temp, &target);
+        if (target > 0.0 || (!isnan(temp) && temp > f->p.heater_temp_c))
+            want = f->p.fan_speed;
+    }
+    if (want != f->speed) {
+        struct fs_error err;
+        if (fs_fan_set_speed(f, want, &err) < 0)
+            fs_log(f->log, FS_LOG_WARN, "%s: %s", f->name, err.msg);
+    }
+    return eventtime + FS_HEATER_FAN_CHECK_S;
+}
+
+/* A heater fan starts watching once its MCU can take commands. */
+static int on_configured(void *arg, struct fs_mcu *m, struct fs_error *err)
+{
+    (void)m;
+    struct fs_fan *f = arg;
+    if (fs_reactor_timer_set(f->reactor, &f->check,
+                             fs_reactor_now(f->reactor) + FS_HEATER_FAN_CHECK_S) < 0)
+        return fs_error_set(err, "%s: cannot arm its timer", f->name);
+    return 0;
+}
+
+struct fs_fan *fs_fan_new(struct fs_reactor *reactor, const struct fs_logger *log,
+                          const struct fs_fan_params *p, struct fs_error *err)
+{
+    if (!p->name || strlen(p->name) >= FS_FAN_NAME_MAX || !p->mcu || !p->pin) {
+        fs_error_set(err, "fan: a name (under %d characters), an MCU and a pin are needed",
+                     FS_FAN_NAME_MAX);
+        return NULL;
+    }
+    struct fs_fan *f = calloc(1, sizeof(*f));
+    if (!f) {
+        fs_error_set(err, "out of memory");
+        return NULL;
+    }
+    memcpy(f->name, p->name, strlen(p->name) + 1);
+    f->p = *p;
+    f->p.name = f->name;
+    f->reactor = reactor;
+    f->log = log;
+    fs_timer_init(&f->check, heater_fan_check, f);
+    struct fs_mcu_output_params op;
+    fs_mcu_output_params_default(&op);
+    op.pin = p->pin;
+    op.invert = p->invert;
+    op.hardware_pwm = p->hardware_pwm;
+    op.cycle_time_s = p->cycle_time_s;
+    op.shutdown_value = p->shutdown_speed * p->max_power;
+    f->out = fs_mcu_output_new(p->mcu, &op, err);
+    if (f->out && p->heater_count > 0 && fs_mcu_on_configured(p->mcu, on_configured, f, err) < 0) {
+        fs_mcu_output_free(f->out);
+        f->out = NULL;
+    }
+    if (!f->out) {
+        fs_error_prefix(err, "%s: ", p->name);
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void fs_fan_free(struct fs_fan *f)
+{
+    if (!f)
+        return;
+    fs_reactor_timer_cancel(f->reactor, &f->check);
+    fs_mcu_output_free(f->out);
+    free(f);
+}
+
+const char *fs_fan_name(const struct fs_fan *f) { return f->name; }
+int fs_fan_is_heater_fan(const struct fs_fan *f) { return f->p.heater_count > 0; }
+double fs_fan_get_speed(const struct fs_fan *f) { return f->speed; }
+double fs_fan_get_power(const struct fs_fan *f) { return f->power; }
+
+int fs_fan_set_speed(struct fs_fan *f, double speed, struct fs_error *err)
+{
+    speed = speed < 0.0 ? 0.0 : speed > 1.0 ? 1.0 : speed;
+    if (speed < f->p.off_below)
+        speed = 0.0;
+    double power = speed * f->p.max_power;
+    struct fs_mcu *m = fs_mcu_output_mcu(f->out);
+    double when = fs_mcu_estimated_print_time(m, fs_reactor_now(f->reactor)) +
+                  FS_FAN_OUTPUT_DELAY_S;
+    /* Spinning up from a standstill (or from much slower) to a low speed:
+     * full power first, then the asked-for value. */
+    if (f->p.kick_start_time_s > 0.0 && power > 0.0 && power < f->p.max_power &&
+        (f->power == 0.0 || power - f->power > 0.5 * f->p.max_power)) {
+        if (fs_mcu_output_set(f->out, when, f->p.max_power, err) < 0)
+            return -1;
+        when += f->p.kick_start_time_s;
+    }
+    if (fs_mcu_output_set(f->out, when, power, err) < 0)
+        return -1;
+    f->speed = speed;
+    f->power = power;
+    return 0;
+}
+

@@ -1,0 +1,62 @@
+/* Fans: the part cooling [fan] driven by M106/M107, and [heater_fan NAME]
+ * that runs while any of its heaters is on or still hot.
+ *
+ * Speed 0..1 becomes an output value through max_power (full speed is
+ * max_power), off_below (slower than that is off: many fans stall below a
+ * minimum duty) and kick_start_time (a fan starting from standstill gets
+ * full power for that long first, so it spins up at low settings). Changes
+ * are scheduled FS_FAN_OUTPUT_DELAY_S ahead of the MCU's clock. Fans have no
+ * max_duration window: a fan left on is not a hazard. */
+#ifndef FS_FAN_H
+#define FS_FAN_H
+
+struct fs_error;
+struct fs_fan;
+struct fs_heater;
+struct fs_logger;
+struct fs_mcu;
+struct fs_reactor;
+
+#define FS_FAN_OUTPUT_DELAY_S 0.1
+#define FS_FAN_NAME_MAX 64
+#define FS_FAN_MAX_HEATERS 8
+/* How often a heater fan looks at its heaters. */
+#define FS_HEATER_FAN_CHECK_S 1.0
+/* A heater fan starts its checks by itself once its MCU is configured. */
+
+struct fs_fan_params {
+    const char *name; /* "fan", "heater_fan hotend_fan" */
+    struct fs_mcu *mcu;
+    const char *pin;
+    int invert;
+    double max_power;        /* 0..1 */
+    double kick_start_time_s;
+    double off_below;        /* 0..1 */
+    double cycle_time_s;
+    int hardware_pwm;
+    double shutdown_speed;   /* 0..1 */
+    /* heater_fan only: heaters watched (none for a [fan]). */
+    struct fs_heater *heaters[FS_FAN_MAX_HEATERS];
+    int heater_count;
+    double heater_temp_c;    /* on while a watched heater is above this */
+    double fan_speed;        /* the speed it runs at then */
+};
+
+/* max_power 1, kick_start 0.1 s, off_below 0, cycle 0.01 s, software PWM,
+ * heater_temp 50 C, fan_speed 1. */
+void fs_fan_params_default(struct fs_fan_params *p);
+
+struct fs_fan *fs_fan_new(struct fs_reactor *reactor, const struct fs_logger *log,
+                          const struct fs_fan_params *p, struct fs_error *err);
+void fs_fan_free(struct fs_fan *f);
+const char *fs_fan_name(const struct fs_fan *f);
+int fs_fan_is_heater_fan(const struct fs_fan *f);
+
+/* Speed 0..1 (clamped); scheduled shortly ahead of the MCU's clock. */
+int fs_fan_set_speed(struct fs_fan *f, double speed, struct fs_error *err);
+double fs_fan_get_speed(const struct fs_fan *f);
+/* The output value the pin was last set to (speed after max_power and
+ * off_below). */
+double fs_fan_get_power(const struct fs_fan *f);
+
+#endif

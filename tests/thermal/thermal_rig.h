@@ -1,0 +1,64 @@
+/* A small simulated printer for the thermal tests: one MCU running the real
+ * firmware, a hotend (40 W, 10 J/K) and a bed (200 W, 350 J/K) each with a
+ * 100k/3950 thermistor on a 4.7k pull-up, and a part fan blowing on the
+ * hotend — the same physics the simulated printer gives a printer.cfg —
+ * with the engine's heaters built from parameter structs. */
+#ifndef THERMAL_RIG_H
+#define THERMAL_RIG_H
+
+#include "sim_host.h"        /* struct sim_host */
+#include "thermal/heaters.h" /* struct fs_heaters */
+
+struct fs_gcode;
+
+#define RIG_HOTEND_HEATER_PIN "PA1"
+#define RIG_HOTEND_SENSOR_PIN "PA2"
+#define RIG_BED_HEATER_PIN "PA3"
+#define RIG_BED_SENSOR_PIN "PA4"
+#define RIG_FAN_PIN "PA5"
+
+struct rig_fault {
+    char heater[64];
+    enum fs_heater_fault kind;
+    char reason[256];
+    double time;
+};
+
+struct thermal_rig {
+    struct sim_host host;
+    struct fs_mcu *mcu;
+    struct fs_heaters *heaters;
+    struct fs_heater *extruder, *bed;
+    struct fs_fan *fan;
+    struct fs_gcode *gcode;
+    int hotend_id, bed_id;
+    struct rig_fault faults[8];
+    int fault_count;
+    int mcu_shutdowns;
+    char responses[64][256];
+    int response_count;
+};
+
+struct rig_options {
+    enum fs_heater_control bed_control;
+    int fan_hardware_pwm;
+    double fan_max_power, fan_off_below, fan_kick_start_s;
+};
+void rig_options_default(struct rig_options *o);
+
+/* Builds, connects and configures; fails the test on any error. */
+void rig_build(struct thermal_rig *r, uint64_t seed, const struct rig_options *o);
+void rig_free(struct thermal_rig *r);
+void rig_run(struct thermal_rig *r, double seconds);
+/* Runs a G-code line; returns its status, err filled on failure. */
+int rig_gcode(struct thermal_rig *r, const char *line, struct fs_error *err);
+double rig_plant_c(struct thermal_rig *r, int heater_id);
+double rig_reading_c(const struct fs_heater *h);
+void rig_set_target(struct thermal_rig *r, struct fs_heater *h, double target_c);
+
+/* Runs `seconds` and returns the largest |plant - target| and
+ * |reading - target| seen, sampled every 0.5 s. */
+double rig_hold_error(struct thermal_rig *r, struct fs_heater *h, int heater_id,
+                      double target_c, double seconds);
+
+#endif
