@@ -24,6 +24,11 @@ struct fs_gcode;
 #define FS_GCODE_MAX_PARAMS 24
 #define FS_GCODE_NAME_MAX 48
 #define FS_GCODE_LINE_MAX 512
+/* A parse buffer that holds any line up to FS_GCODE_LINE_MAX: the raw line,
+ * the rest of line and the parameter values are each kept NUL-terminated. */
+#define FS_GCODE_BUF_SIZE (3 * (FS_GCODE_LINE_MAX + 1))
+/* Scripts (macros) that run scripts: deeper nesting is an error. */
+#define FS_GCODE_SCRIPT_DEPTH_MAX 32
 
 struct fs_gcode_param {
     char key[FS_GCODE_NAME_MAX]; /* upper-case: "X", "TARGET" */
@@ -37,6 +42,7 @@ struct fs_gcode_command {
     const char *rest;   /* the text after the command name (for M117 messages) */
     const char *line;   /* the whole raw line */
     const char *source; /* "print.gcode:1234", "console", "macro START_PRINT" */
+    long line_number;   /* N123 at the start of the line, or -1 */
 };
 
 typedef int (*fs_gcode_handler)(void *arg, struct fs_gcode *g,
@@ -54,9 +60,11 @@ int fs_gcode_register(struct fs_gcode *g, const char *name, fs_gcode_handler fn,
                       const char *help, struct fs_error *err);
 int fs_gcode_is_registered(const struct fs_gcode *g, const char *name);
 
-/* Parses one line into cmd (pointers into buf, which must outlive cmd).
- * Returns 1 for a command, 0 for a blank or comment-only line, -1 on a bad
- * line (bad checksum, malformed parameter, too long). */
+/* Parses one line into cmd (pointers into buf, which must outlive cmd; a
+ * buffer of FS_GCODE_BUF_SIZE bytes fits any line, a smaller one is an error
+ * for lines longer than buf_size / 3 - 1). Does not allocate. cmd->source is
+ * left NULL. Returns 1 for a command, 0 for a blank or comment-only line, -1
+ * on a bad line (bad checksum, malformed parameter, too long). */
 int fs_gcode_parse(const char *line, char *buf, size_t buf_size,
                    struct fs_gcode_command *cmd, struct fs_error *err);
 /* Parses and runs one line. An unknown command is an error: "Unknown command:
