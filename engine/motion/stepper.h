@@ -21,6 +21,7 @@
 
 struct fs_error;
 struct fs_mcu;
+struct fs_reactor;
 struct fs_stepper;
 struct fs_stepsync;
 
@@ -35,6 +36,8 @@ struct fs_trapezoid {
 /* Distance along the move at time t (0 <= t <= total) */
 double fs_trapezoid_distance(const struct fs_trapezoid *m, double t);
 double fs_trapezoid_duration(const struct fs_trapezoid *m);
+/* Speed along the move at time t (start_v before 0, the end speed after). */
+double fs_trapezoid_velocity(const struct fs_trapezoid *m, double t);
 
 struct fs_stepper_params {
     const char *name;               /* "stepper_x" */
@@ -51,6 +54,14 @@ struct fs_stepper_params {
 /* One per MCU that drives steppers; created before its steppers. */
 struct fs_stepsync *fs_stepsync_new(struct fs_mcu *mcu, struct fs_error *err);
 void fs_stepsync_free(struct fs_stepsync *s);
+/* The host clock the stepsync reads "now" from, to refuse steps that could
+ * no longer reach the MCU in time. Without it the time of the MCU's last
+ * message stands in for now, which only catches steps that are very late. */
+void fs_stepsync_set_reactor(struct fs_stepsync *s, struct fs_reactor *reactor);
+/* Move-queue slots other objects of this MCU use (queue_digital_out and
+ * queue_pwm_out take one each while queued); steppers keep off them. Call
+ * before the MCU is configured. */
+int fs_stepsync_reserve_slots(struct fs_stepsync *s, int count, struct fs_error *err);
 
 /* Registers the stepper's config commands with its MCU (they are built when
  * the MCU is configured). */
@@ -85,5 +96,13 @@ int fs_stepper_set_enable(struct fs_stepper *s, double print_time, int enable,
  * back, drop unsent steps, and make the next move start with
  * reset_step_clock. *steps receives the MCU's position. */
 int fs_stepper_sync_after_stop(struct fs_stepper *s, int64_t *steps, struct fs_error *err);
+
+/* What went to the MCU so far (status, tests, benchmarks). */
+struct fs_stepper_stats {
+    uint64_t steps_sent;       /* steps in queue_step commands handed to the link */
+    uint64_t queue_steps_sent; /* queue_step commands */
+    uint64_t time_bases_sent;  /* reset_step_clock commands */
+};
+void fs_stepper_get_stats(const struct fs_stepper *s, struct fs_stepper_stats *out);
 
 #endif
