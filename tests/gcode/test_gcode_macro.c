@@ -307,6 +307,43 @@ static void test_macros_from_printer_cfg_sections(void **state)
     fs_config_free(cfg);
 }
 
+/* A mistyped template is an error at load time or renders; never a crash. */
+static void test_template_noise_is_an_error_or_renders(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {
+        "{", "}", "{%", "%}", " if ", " elif ", " else ", " endif ", "params.X", "printer.a.b",
+        "(", ")", "+", "-", "*", "/", "|int", "|float", "|default(", "|round(", "1", "2.5",
+        "\"s\"", " and ", " or ", " not ", "<", "==", "\n", "G1 X", "True",
+    };
+    const int n = (int)(sizeof(pieces) / sizeof(pieces[0]));
+    uint32_t seed = 777;
+    char body[512];
+    char out[2048];
+    struct fake_printer printer = {1, 2, "xy", 0};
+    for (int round = 0; round < 5000; round++) {
+        body[0] = '\0';
+        seed = seed * 1103515245u + 12345u;
+        int count = (int)((seed >> 16) % 24);
+        for (int i = 0; i < count; i++) {
+            seed = seed * 1103515245u + 12345u;
+            strcat(body, pieces[(seed >> 16) % (uint32_t)n]);
+        }
+        struct fs_error err = {{0}};
+        struct fs_macro *m = fs_macro_new("NOISE", body, &err);
+        if (!m) {
+            assert_non_null(strstr(err.msg, "macro NOISE"));
+            continue;
+        }
+        char buf[FS_GCODE_BUF_SIZE];
+        struct fs_gcode_command cmd;
+        fs_gcode_parse("NOISE X=3", buf, sizeof(buf), &cmd, &err);
+        if (fs_macro_render(m, &cmd, fake_lookup, &printer, out, sizeof(out), &err) < 0)
+            assert_non_null(strstr(err.msg, "macro NOISE"));
+        fs_macro_free(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_registered_macro_runs_its_script),
         cmocka_unit_test(test_macro_calling_macros_and_the_recursion_limit),
         cmocka_unit_test(test_macros_from_printer_cfg_sections),
+        cmocka_unit_test(test_template_noise_is_an_error_or_renders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -267,6 +267,36 @@ static void test_oversize_lines_and_parameter_lists_are_rejected(void **state)
     assert_non_null(strstr(p.err.msg, "FS_GCODE_BUF_SIZE"));
 }
 
+/* Line noise (a flaky USB cable, a corrupt file) is a parse error or a
+ * command, never a crash or a value pointing outside the buffer. */
+static void test_line_noise_never_escapes_the_buffer(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "GMTNXYZEFSgxy019.-+*;()\"= _\t\rABC";
+    uint32_t seed = 12345;
+    struct parsed p;
+    char line[96];
+    for (int round = 0; round < 20000; round++) {
+        int len = (int)(seed % 90);
+        for (int i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            line[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        line[len] = '\0';
+        seed = seed * 1103515245u + 12345u;
+        int r = parse(&p, line);
+        assert_true(r >= -1 && r <= 1);
+        if (r < 0) {
+            assert_true(p.err.msg[0] != '\0');
+            continue;
+        }
+        for (int i = 0; i < p.cmd.param_count; i++) {
+            const char *v = p.cmd.params[i].value;
+            assert_true(v >= p.buf && v + strlen(v) < p.buf + sizeof(p.buf));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_message_commands_keep_their_text),
         cmocka_unit_test(test_malformed_parameter_value_is_named_when_read),
         cmocka_unit_test(test_oversize_lines_and_parameter_lists_are_rejected),
+        cmocka_unit_test(test_line_noise_never_escapes_the_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
