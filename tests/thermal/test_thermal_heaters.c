@@ -41,6 +41,27 @@ static void test_pid_holds_hotend_within_1c_after_settling(void **state)
     rig_free(&rig);
 }
 
+/* A toolboard's crystal runs 110 ppm slow; its readings and heater commands
+ * are dated on its own clock through the print-time mapping. */
+static void test_hotend_on_a_toolboard_holds_and_never_trips_its_window(void **state)
+{
+    (void)state;
+    struct rig_options o;
+    rig_options_default(&o);
+    o.hotend_on_toolboard = 1;
+    rig_build(&rig, 16, &o);
+    rig_set_target(&rig, rig.extruder, 240.0);
+    rig_set_target(&rig, rig.bed, 60.0);
+    rig_run(&rig, 600.0);
+    double worst = rig_hold_error(&rig, rig.extruder, rig.hotend_id, 240.0, 300.0);
+    if (worst > 1.0)
+        fail_msg("toolboard hotend strayed %.2f C from 240 C", worst);
+    assert_true(fabs(rig_reading_c(rig.bed) - 60.0) < 1.0);
+    assert_int_equal(rig.mcu_shutdowns, 0);
+    assert_int_equal(rig.fault_count, 0);
+    rig_free(&rig);
+}
+
 static void test_pid_holds_bed_within_1c_after_settling(void **state)
 {
     (void)state;
@@ -271,6 +292,27 @@ static void test_fan_max_power_off_below_and_kick_start(void **state)
     rig_free(&rig);
 }
 
+/* An active-low fan on software PWM: off is a high pin, full speed low. */
+static void test_inverted_fan_pin_is_high_when_off(void **state)
+{
+    (void)state;
+    struct rig_options o;
+    rig_options_default(&o);
+    o.fan_hardware_pwm = 0;
+    o.fan_invert = 1;
+    rig_build(&rig, 15, &o);
+    struct fs_error err;
+    /* Configured off: the pin idles high. */
+    assert_int_equal(sim_world_pin_level(rig.host.world, "mcu", RIG_FAN_PIN), 1);
+    assert_int_equal(rig_gcode(&rig, "M106 S255", &err), 0);
+    rig_run(&rig, 0.5);
+    assert_int_equal(sim_world_pin_level(rig.host.world, "mcu", RIG_FAN_PIN), 0);
+    assert_int_equal(rig_gcode(&rig, "M107", &err), 0);
+    rig_run(&rig, 0.5);
+    assert_int_equal(sim_world_pin_level(rig.host.world, "mcu", RIG_FAN_PIN), 1);
+    rig_free(&rig);
+}
+
 static void test_pid_calibrate_gives_gains_that_hold_within_2c(void **state)
 {
     (void)state;
@@ -325,6 +367,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pid_holds_hotend_within_1c_after_settling),
         cmocka_unit_test(test_pid_holds_bed_within_1c_after_settling),
+        cmocka_unit_test(test_hotend_on_a_toolboard_holds_and_never_trips_its_window),
         cmocka_unit_test(test_m109_returns_once_the_target_is_reached),
         cmocka_unit_test(test_m105_reports_temperatures_and_targets),
         cmocka_unit_test(test_temperature_wait_waits_for_the_sensor_to_cool),
@@ -335,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_watermark_keeps_the_bed_within_its_delta),
         cmocka_unit_test(test_m106_sets_the_fan_pin),
         cmocka_unit_test(test_fan_max_power_off_below_and_kick_start),
+        cmocka_unit_test(test_inverted_fan_pin_is_high_when_off),
         cmocka_unit_test(test_pid_calibrate_gives_gains_that_hold_within_2c),
         cmocka_unit_test(test_turn_off_all_stops_every_heater),
     };

@@ -19,6 +19,8 @@ void rig_options_default(struct rig_options *o)
 {
     o->bed_control = FS_HEATER_CONTROL_PID;
     o->fan_hardware_pwm = 1;
+    o->fan_invert = 0;
+    o->hotend_on_toolboard = 0;
     o->fan_max_power = 1.0;
     o->fan_off_below = 0.0;
     o->fan_kick_start_s = 0.0;
@@ -55,8 +57,9 @@ static void on_output(void *arg, const char *text)
         snprintf(r->responses[r->response_count++], sizeof(r->responses[0]), "%s", text);
 }
 
-static void add_plant(struct thermal_rig *r, const char *heater_pin, const char *sensor_pin,
-                      double power_w, double capacity, double loss, int *id)
+static void add_plant(struct thermal_rig *r, const char *mcu, const char *heater_pin,
+                      const char *sensor_pin, double power_w, double capacity, double loss,
+                      int *id)
 {
     struct fs_error err;
     struct plant_heater_params hp;
@@ -66,13 +69,13 @@ static void add_plant(struct thermal_rig *r, const char *heater_pin, const char 
     hp.power_w = power_w;
     hp.capacity_j_per_k = capacity;
     hp.loss_w_per_k = loss;
-    *id = sim_world_add_heater(r->host.world, "mcu", heater_pin, sensor_pin, &hp, &tp, &err);
+    *id = sim_world_add_heater(r->host.world, mcu, heater_pin, sensor_pin, &hp, &tp, &err);
     if (*id < 0)
         fail_msg("plant: %s", err.msg);
 }
 
 static struct fs_heater *add_heater(struct thermal_rig *r, const char *name,
-                                    const char *heater_pin, const char *sensor_pin,
+                                    struct fs_mcu *mcu, const char *heater_pin, const char *sensor_pin,
                                     enum fs_heater_control control, double kp, double ki,
                                     double kd, int is_extruder)
 {
@@ -81,7 +84,7 @@ static struct fs_heater *add_heater(struct thermal_rig *r, const char *name,
     fs_heater_params_default(&p);
     p.name = name;
     assert_int_equal(fs_sensor_builtin("Generic 3950", &p.sensor), 0);
-    p.sensor_mcu = p.heater_mcu = r->mcu;
+    p.sensor_mcu = p.heater_mcu = mcu;
     p.sensor_pin = sensor_pin;
     p.heater_pin = heater_pin;
     p.min_temp_c = 0.0;
@@ -102,24 +105,35 @@ void rig_build(struct thermal_rig *r, uint64_t seed, const struct rig_options *o
     memset(r, 0, sizeof(*r));
     struct fs_error err;
     struct sim_host *h = &r->host;
+    const char *hotend_mcu = o->hotend_on_toolboard ? "toolboard" : "mcu";
     if (sim_host_init(h, seed, NULL, &err) < 0 || sim_host_add_mcu(h, "mcu", NULL, &err) < 0)
         fail_msg("sim: %s", err.msg);
-    add_plant(r, RIG_HOTEND_HEATER_PIN, RIG_HOTEND_SENSOR_PIN, 40.0, 10.0, 0.16, &r->hotend_id);
-    add_plant(r, RIG_BED_HEATER_PIN, RIG_BED_SENSOR_PIN, 200.0, 350.0, 0.9, &r->bed_id);
+    if (o->hotend_on_toolboard) {
+        struct sim_mcu_options tool;
+        sim_mcu_options_default(&tool);
+        tool.clock_error_ppb = -110000;
+        if (sim_host_add_mcu(h, "toolboard", &tool, &err) < 0)
+            fail_msg("sim: %s", err.msg);
+    }
+    add_plant(r, hotend_mcu, RIG_HOTEND_HEATER_PIN, RIG_HOTEND_SENSOR_PIN, 40.0, 10.0, 0.16,
+              &r->hotend_id);
+    add_plant(r, "mcu", RIG_BED_HEATER_PIN, RIG_BED_SENSOR_PIN, 200.0, 350.0, 0.9, &r->bed_id);
     if (sim_world_add_fan(h->world, "mcu", RIG_FAN_PIN, r->hotend_id, &err) < 0)
         fail_msg("fan: %s", err.msg);
     if (sim_host_connect(h, 5.0, &err) < 0)
         fail_msg("connect: %s", err.msg);
     r->mcu = sim_host_mcu(h, "mcu");
-    fs_mcu_set_event_handler(r->mcu, on_mcu_event, r);
+    r->hotend_mcu = sim_host_mcu(h, hotend_mcu);
+    for (int i = 0; i < h->mcu_count; i++)
+        fs_mcu_set_event_handler(h->mcus[i], on_mcu_event, r);
 
     r->heaters = fs_heaters_create(&h->reactor, NULL, &err);
     assert_non_null(r->heaters);
     fs_heaters_set_fault_handler(r->heaters, on_fault, r);
     /* The usual hotend and bed gains of printer.cfg files. */
-    r->extruder = add_heater(r, "extruder", RIG_HOTEND_HEATER_PIN, RIG_HOTEND_SENSOR_PIN,
+    r->extruder = add_heater(r, "extruder", r->hotend_mcu, RIG_HOTEND_HEATER_PIN, RIG_HOTEND_SENSOR_PIN,
                              FS_HEATER_CONTROL_PID, 22.2, 1.08, 114.0, 1);
-    r->bed = add_heater(r, "heater_bed", RIG_BED_HEATER_PIN, RIG_BED_SENSOR_PIN,
+    r->bed = add_heater(r, "heater_bed", r->mcu, RIG_BED_HEATER_PIN, RIG_BED_SENSOR_PIN,
                         o->bed_control, 54.0, 0.8, 700.0, 0);
     struct fs_fan_params fp;
     fs_fan_params_default(&fp);
@@ -127,6 +141,7 @@ void rig_build(struct thermal_rig *r, uint64_t seed, const struct rig_options *o
     fp.mcu = r->mcu;
     fp.pin = RIG_FAN_PIN;
     fp.hardware_pwm = o->fan_hardware_pwm;
+    fp.invert = o->fan_invert;
     fp.max_power = o->fan_max_power;
     fp.off_below = o->fan_off_below;
     fp.kick_start_time_s = o->fan_kick_start_s;
@@ -139,8 +154,9 @@ void rig_build(struct thermal_rig *r, uint64_t seed, const struct rig_options *o
     fs_gcode_set_output(r->gcode, on_output, r);
     if (fs_heaters_register_gcode(r->heaters, r->gcode, &err) < 0)
         fail_msg("gcode: %s", err.msg);
-    if (fs_mcu_configure(r->mcu, 5.0, &err) < 0)
-        fail_msg("configure: %s", err.msg);
+    for (int i = 0; i < h->mcu_count; i++)
+        if (fs_mcu_configure(h->mcus[i], 5.0, &err) < 0)
+            fail_msg("configure: %s", err.msg);
     /* First readings. */
     rig_run(r, 1.0);
 }

@@ -26,7 +26,7 @@ struct rig_fault {
 
 struct thermal_rig {
     struct sim_host host;
-    struct fs_mcu *mcu;
+    struct fs_mcu *mcu, *hotend_mcu;
     struct fs_heaters *heaters;
     struct fs_heater *extruder, *bed;
     struct fs_fan *fan;
@@ -41,7 +41,10 @@ struct thermal_rig {
 
 struct rig_options {
     enum fs_heater_control bed_control;
-    int fan_hardware_pwm;
+    int fan_hardware_pwm, fan_invert;
+    /* The hotend on a second MCU, toolboard, whose crystal runs 110 ppm
+     * slow: its clock is mapped onto the main MCU's print time. */
+    int hotend_on_toolboard;
     double fan_max_power, fan_off_below, fan_kick_start_s;
 };
 void rig_options_default(struct rig_options *o);
