@@ -120,6 +120,12 @@ double fs_fan_get_power(const struct fs_fan *f) { return f->power; }
 
 int fs_fan_set_speed(struct fs_fan *f, double speed, struct fs_error *err)
 {
+    return fs_fan_set_speed_at(f, 0.0, speed, err);
+}
+
+int fs_fan_set_speed_at(struct fs_fan *f, double print_time, double speed,
+                        struct fs_error *err)
+{
     speed = speed < 0.0 ? 0.0 : speed > 1.0 ? 1.0 : speed;
     if (speed < f->p.off_below)
         speed = 0.0;
@@ -127,6 +133,8 @@ int fs_fan_set_speed(struct fs_fan *f, double speed, struct fs_error *err)
     struct fs_mcu *m = fs_mcu_output_mcu(f->out);
     double when = fs_mcu_estimated_print_time(m, fs_reactor_now(f->reactor)) +
                   FS_FAN_OUTPUT_DELAY_S;
+    if (print_time > when)
+        when = print_time;
     /* Spinning up from a standstill (or from much slower) to a low speed:
      * full power first, then the asked-for value. */
     if (f->p.kick_start_time_s > 0.0 && power > 0.0 && power < f->p.max_power &&

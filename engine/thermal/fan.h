@@ -54,6 +54,10 @@ int fs_fan_is_heater_fan(const struct fs_fan *f);
 
 /* Speed 0..1 (clamped); scheduled shortly ahead of the MCU's clock. */
 int fs_fan_set_speed(struct fs_fan *f, double speed, struct fs_error *err);
+/* The same at a print time (M106 in a print: when the moves queued before it
+ * have run); a time too close to the MCU's clock is moved later. */
+int fs_fan_set_speed_at(struct fs_fan *f, double print_time, double speed,
+                        struct fs_error *err);
 double fs_fan_get_speed(const struct fs_fan *f);
 /* The output value the pin was last set to (speed after max_power and
  * off_below). */

@@ -84,6 +84,12 @@ void fs_heaters_set_fault_handler(struct fs_heaters *h, fs_heater_fault_fn fn, v
     h->fault_arg = arg;
 }
 
+void fs_heaters_set_move_time_source(struct fs_heaters *h, fs_heaters_time_fn fn, void *arg)
+{
+    h->move_time_fn = fn;
+    h->move_time_arg = arg;
+}
+
 struct fs_heater *fs_heaters_lookup(const struct fs_heaters *h, const char *name)
 {
     for (int i = 0; i < h->heater_count; i++)

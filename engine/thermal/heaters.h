@@ -53,6 +53,13 @@ void fs_heaters_free(struct fs_heaters *h);
  * logged and the heater stays off. */
 void fs_heaters_set_fault_handler(struct fs_heaters *h, fs_heater_fault_fn fn, void *arg);
 
+/* Where M106/M107 take their time from: the print time at the end of the
+ * moves queued so far (0 when nothing is queued). Without one, fan changes
+ * happen as soon as the MCU can take them. The config path sets it to the
+ * printer's toolhead. */
+typedef double (*fs_heaters_time_fn)(void *arg);
+void fs_heaters_set_move_time_source(struct fs_heaters *h, fs_heaters_time_fn fn, void *arg);
+
 /* By name: "extruder", "heater_bed", a heater_generic's or a
  * temperature_sensor's own name ("chamber"); NULL when unknown. */
 struct fs_heater *fs_heaters_lookup(const struct fs_heaters *h, const char *name);

@@ -10,6 +10,7 @@
 
 #include "config/config.h"            /* fs_config_* */
 #include "core/error.h"               /* fs_error_set */
+#include "motion/toolhead.h"          /* fs_toolhead_get_print_time */
 #include "printer/printer.h"          /* struct fs_printer, fs_printer_pin_mcu */
 #include "thermal/heaters_internal.h" /* struct fs_heaters */
 
@@ -290,12 +291,20 @@ static int read_all(struct fs_heaters *h, struct fs_error *err)
     return 0;
 }
 
+/* The toolhead may be made after the heaters: look it up at each use. */
+static double toolhead_time(void *arg)
+{
+    struct fs_printer *p = arg;
+    return p->toolhead ? fs_toolhead_get_print_time(p->toolhead) : 0.0;
+}
+
 struct fs_heaters *fs_heaters_new(struct fs_printer *p, struct fs_error *err)
 {
     struct fs_heaters *h = fs_heaters_create(p->reactor, p->log, err);
     if (!h)
         return NULL;
     h->printer = p;
+    fs_heaters_set_move_time_source(h, toolhead_time, p);
     if (read_all(h, err) < 0 || (p->gcode && fs_heaters_register_gcode(h, p->gcode, err) < 0)) {
         fs_heaters_free(h);
         return NULL;

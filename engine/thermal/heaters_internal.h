@@ -17,6 +17,8 @@ struct fs_heaters {
     int fan_count;
     fs_heater_fault_fn fault_fn;
     void *fault_arg;
+    fs_heaters_time_fn move_time_fn;
+    void *move_time_arg;
 };
 
 #endif

@@ -148,6 +148,14 @@ static struct fs_fan *part_fan(struct fs_heaters *h, const struct fs_gcode_comma
     return f;
 }
 
+/* Fan changes in a print belong after the moves queued before them. */
+static int set_part_fan(struct fs_heaters *h, struct fs_fan *f, double speed,
+                        struct fs_error *err)
+{
+    double when = h->move_time_fn ? h->move_time_fn(h->move_time_arg) : 0.0;
+    return fs_fan_set_speed_at(f, when, speed, err);
+}
+
 static int cmd_m106(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
                     struct fs_error *err)
 {
@@ -156,7 +164,7 @@ static int cmd_m106(void *arg, struct fs_gcode *g, const struct fs_gcode_command
     double s;
     if (!f || fs_gcode_get_float(cmd, "S", 255.0, 0.0, 255.0, &s, err) < 0)
         return -1;
-    return fs_fan_set_speed(f, s / 255.0, err);
+    return set_part_fan(arg, f, s / 255.0, err);
 }
 
 static int cmd_m107(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
@@ -164,7 +172,7 @@ static int cmd_m107(void *arg, struct fs_gcode *g, const struct fs_gcode_command
 {
     (void)g;
     struct fs_fan *f = part_fan(arg, cmd, err);
-    return f ? fs_fan_set_speed(f, 0.0, err) : -1;
+    return f ? set_part_fan(arg, f, 0.0, err) : -1;
 }
 
 static int cmd_pid_calibrate(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,

@@ -292,6 +292,29 @@ static void test_fan_max_power_off_below_and_kick_start(void **state)
     rig_free(&rig);
 }
 
+/* M106 in a print waits for the moves queued before it: here a stand-in
+ * for the toolhead says they run for another 2 s. */
+static double moves_end_in_2s(void *arg)
+{
+    struct thermal_rig *r = arg;
+    return fs_mcu_estimated_print_time(r->mcu, sim_host_now(&r->host)) + 2.0;
+}
+
+static void test_m106_takes_effect_after_the_queued_moves(void **state)
+{
+    (void)state;
+    build(17);
+    struct fs_error err;
+    fs_heaters_set_move_time_source(rig.heaters, moves_end_in_2s, &rig);
+    struct plant_heater *hotend = sim_world_heater(rig.host.world, rig.hotend_id);
+    assert_int_equal(rig_gcode(&rig, "M106 S255", &err), 0);
+    rig_run(&rig, 1.5);
+    assert_true(hotend->fan == 0.0);
+    rig_run(&rig, 1.0);
+    assert_true(hotend->fan == 1.0);
+    rig_free(&rig);
+}
+
 /* An active-low fan on software PWM: off is a high pin, full speed low. */
 static void test_inverted_fan_pin_is_high_when_off(void **state)
 {
@@ -378,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_watermark_keeps_the_bed_within_its_delta),
         cmocka_unit_test(test_m106_sets_the_fan_pin),
         cmocka_unit_test(test_fan_max_power_off_below_and_kick_start),
+        cmocka_unit_test(test_m106_takes_effect_after_the_queued_moves),
         cmocka_unit_test(test_inverted_fan_pin_is_high_when_off),
         cmocka_unit_test(test_pid_calibrate_gives_gains_that_hold_within_2c),
         cmocka_unit_test(test_turn_off_all_stops_every_heater),
