@@ -323,8 +323,8 @@ static int learn_move_count(void)
 static void run_long_move_with_tight_error(int reserve_all_but, int expect_more_than)
 {
     struct rig *r = calloc(1, sizeof(*r));
-    /* 0.1 us error: hardly two steps share a command. */
-    const struct axis_spec x = {"stepper_x", "PB0", "PB1", NULL, 0, 0, STEP_DIST, 1e-7};
+    /* 0.04 us error: few steps share a command. */
+    const struct axis_spec x = {"stepper_x", "PB0", "PB1", NULL, 0, 0, STEP_DIST, 4e-8};
     int move_count = learn_move_count();
     int reserve = reserve_all_but ? move_count - reserve_all_but : 0;
     build_rig(r, &x, 1, 25000, reserve);
@@ -348,6 +348,7 @@ static void run_long_move_with_tight_error(int reserve_all_but, int expect_more_
     assert_int_equal(r->shutdowns, 0);
     assert_int_equal(sim_world_axis_position_steps(r->host.world, r->axes[0]), 16000);
     assert_int_equal(mcu_position(r, 0), 16000);
+    report_throughput(r, "200 mm move, 0.04 us error");
     free_rig(r);
     free(r);
 }
@@ -361,9 +362,32 @@ static void test_more_commands_than_move_count_completes(void **state)
 static void test_few_slots_hold_commands_back_without_overflow(void **state)
 {
     (void)state;
-    /* Other outputs took all but 24 slots: the steppers' commands take
+    /* Other outputs took all but 64 slots: the steppers' commands take
      * turns in them. */
-    run_long_move_with_tight_error(24, 24 * 20);
+    run_long_move_with_tight_error(64, 64 * 20);
+}
+
+static void test_too_few_slots_is_reported_instead_of_overflowing(void **state)
+{
+    (void)state;
+    struct rig *r = calloc(1, sizeof(*r));
+    const struct axis_spec x = {"stepper_x", "PB0", "PB1", NULL, 0, 0, STEP_DIST, 4e-8};
+    build_rig(r, &x, 1, 0, learn_move_count() - 4);
+    double pt0 = now_print_time(r) + START_DELAY_S;
+    struct fs_trapezoid m = trapezoid(pt0, 200.0, 80.0, 30.0, 0, 0);
+    add_move(r, 0, &m, 0.0, 1.0, 0.0);
+    struct fs_error err = {{0}};
+    assert_int_equal(flush_all(r, pt0 + fs_trapezoid_duration(&m) + 1.0, &err), -1);
+    assert_non_null(strstr(err.msg, "stepper_x: mcu 'mcu' move queue full"));
+    sim_host_run_for(&r->host, fs_trapezoid_duration(&m) + 1.0);
+    assert_int_equal(r->shutdowns, 0);
+    /* What went out before the error ran; the rest was dropped and the
+     * stepper's count says so. */
+    assert_int_equal(sim_world_axis_position_steps(r->host.world, r->axes[0]),
+                     fs_stepper_step_count(r->steppers[0]));
+    assert_true(fs_stepper_step_count(r->steppers[0]) < 16000);
+    free_rig(r);
+    free(r);
 }
 
 /* ---- corexy ------------------------------------------------------------- */
@@ -480,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_trapezoid_move_lands_exactly_and_every_edge_is_on_time),
         cmocka_unit_test(test_more_commands_than_move_count_completes),
         cmocka_unit_test(test_few_slots_hold_commands_back_without_overflow),
+        cmocka_unit_test(test_too_few_slots_is_reported_instead_of_overflowing),
         cmocka_unit_test(test_corexy_pair_lands_exactly),
         cmocka_unit_test(test_pressure_advance_nets_the_extrusion_distance),
         cmocka_unit_test(test_late_flush_reports_timing_overrun_instead_of_sending),
