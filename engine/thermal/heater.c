@@ -4,11 +4,11 @@
 
 #include <math.h>   /* NAN, isnan, fabs */
 #include <stdarg.h> /* va_list */
-#include <stdio.h>  /* snprintf */
+#include <stdio.h>  /* vsnprintf */
 #include <stdlib.h> /* calloc, free */
 #include <string.h> /* strlen, memcpy */
 
-#include "core/error.h"    /* fs_error_set */
+#include "core/error.h"    /* fs_error_set, fs_error_prefix */
 #include "core/log.h"      /* fs_log */
 #include "core/reactor.h"  /* fs_reactor_now */
 #include "mcu/mcu.h"       /* fs_mcu_estimated_print_time */

@@ -75,7 +75,8 @@ static void add_plant(struct thermal_rig *r, const char *mcu, const char *heater
 }
 
 static struct fs_heater *add_heater(struct thermal_rig *r, const char *name,
-                                    struct fs_mcu *mcu, const char *heater_pin, const char *sensor_pin,
+                                    struct fs_mcu *mcu, const char *heater_pin,
+                                    const char *sensor_pin,
                                     enum fs_heater_control control, double kp, double ki,
                                     double kd, int is_extruder)
 {
@@ -131,7 +132,8 @@ void rig_build(struct thermal_rig *r, uint64_t seed, const struct rig_options *o
     assert_non_null(r->heaters);
     fs_heaters_set_fault_handler(r->heaters, on_fault, r);
     /* The usual hotend and bed gains of printer.cfg files. */
-    r->extruder = add_heater(r, "extruder", r->hotend_mcu, RIG_HOTEND_HEATER_PIN, RIG_HOTEND_SENSOR_PIN,
+    r->extruder = add_heater(r, "extruder", r->hotend_mcu, RIG_HOTEND_HEATER_PIN,
+                             RIG_HOTEND_SENSOR_PIN,
                              FS_HEATER_CONTROL_PID, 22.2, 1.08, 114.0, 1);
     r->bed = add_heater(r, "heater_bed", r->mcu, RIG_BED_HEATER_PIN, RIG_BED_SENSOR_PIN,
                         o->bed_control, 54.0, 0.8, 700.0, 0);
