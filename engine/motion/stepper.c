@@ -85,6 +85,7 @@ struct fs_stepper {
 
     /* Generation. */
     double position;   /* commanded coordinate, mm, without pressure advance */
+    double pa_offset;  /* what pressure advance adds to it at the last move's end, mm */
     int64_t cmd_steps; /* half-step rounding of the coordinate with pressure advance */
     int64_t mcu_steps;
     int catching_up;   /* inside a burst after a position jump */
@@ -173,6 +174,7 @@ static int stepper_configured(void *arg, struct fs_mcu *m, struct fs_error *err)
     s->sent_dir = -1;
     s->enabled = 0;
     s->catching_up = 0;
+    s->pa_offset = 0.0;
     return 0;
 }
 
@@ -248,10 +250,12 @@ void fs_stepper_get_stats(const struct fs_stepper *s, struct fs_stepper_stats *o
 
 static int64_t half_step_round(double u) { return (int64_t)floor(u + 0.5); }
 
+/* The pressure advance offset is kept: a G92 E0 between two extrusions at
+ * speed renames the coordinate, it does not move the motor. */
 void fs_stepper_set_position(struct fs_stepper *s, double pos)
 {
     s->position = pos;
-    s->cmd_steps = half_step_round(pos / s->step_dist);
+    s->cmd_steps = half_step_round((pos + s->pa_offset) / s->step_dist);
     s->catching_up = 0;
 }
 
@@ -313,6 +317,9 @@ static void drop_unsent(struct fs_stepper *s)
 {
     s->mcu_steps -= fs_stepcompress_reset(s->sc);
     s->catching_up = 0;
+    /* The toolhead may restart its timeline; a new move that would still
+     * collide with sent steps fails the time-base check instead. */
+    s->last_move_end = 0.0;
 }
 
 int fs_stepper_flush(struct fs_stepper *s, double print_time, struct fs_error *err)
@@ -370,6 +377,7 @@ int fs_stepper_sync_after_stop(struct fs_stepper *s, int64_t *steps, struct fs_e
     s->mcu_steps = actual;
     s->cmd_steps -= lost;
     s->position = (double)s->cmd_steps * s->step_dist;
+    s->pa_offset = 0.0;
     s->catching_up = 0;
     s->have_sent = 0;
     s->sent_dir = -1;
@@ -517,10 +525,10 @@ int fs_stepper_add_move(struct fs_stepper *s, const struct fs_trapezoid *m, doub
         return fs_error_set(err, "%s: move at print time %.6f starts before the previous one "
                             "ended (%.6f)", s->name, m->print_time, s->last_move_end);
     double end_pos = start_pos + ratio * fs_trapezoid_distance(m, dur);
-    double end_u = (end_pos + ratio * pressure_advance * fs_trapezoid_velocity(m, dur)) /
-                   s->step_dist;
+    double end_offset = ratio * pressure_advance * fs_trapezoid_velocity(m, dur);
     int status = gen_move(s, m, start_pos, ratio, pressure_advance, err);
     s->position = end_pos;
+    s->pa_offset = end_offset;
     s->last_move_end = m->print_time + dur;
     if (status == 0)
         return 0;
@@ -529,6 +537,6 @@ int fs_stepper_add_move(struct fs_stepper *s, const struct fs_trapezoid *m, doub
      * with a burst. */
     fs_error_prefix(err, "%s: ", s->name);
     drop_unsent(s);
-    s->cmd_steps = half_step_round(end_u);
+    s->cmd_steps = half_step_round((end_pos + end_offset) / s->step_dist);
     return -1;
 }

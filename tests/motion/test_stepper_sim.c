@@ -34,8 +34,8 @@
 
 struct rig {
     struct sim_host host;
-    struct fs_mcu *mcu;
-    struct fs_stepsync *sync;
+    struct fs_mcu *mcu, *tool; /* tool: a toolboard, or NULL */
+    struct fs_stepsync *sync, *tool_sync;
     struct fs_stepper *steppers[MAX_STEPPERS];
     int axes[MAX_STEPPERS];
     int count;
@@ -82,9 +82,11 @@ static struct fs_pin_desc pin(const char *name, int invert)
 }
 
 /* One MCU with the given axes; reserve leaves that many move-queue slots to
- * other users (0: steppers get them all). */
-static void build_rig(struct rig *r, const struct axis_spec *specs, int count,
-                      int64_t clock_error_ppb, int reserve)
+ * other users (0: steppers get them all). With on_toolboard the last axis
+ * sits on a second MCU whose crystal is 110 ppm slow and which powered on
+ * 3 ms later, as a toolboard's would. */
+static void build_rig2(struct rig *r, const struct axis_spec *specs, int count,
+                       int64_t clock_error_ppb, int reserve, int on_toolboard)
 {
     memset(r, 0, sizeof(*r));
     struct fs_error err = {{0}};
@@ -94,7 +96,15 @@ static void build_rig(struct rig *r, const struct axis_spec *specs, int count,
     sim_mcu_options_default(&opt);
     opt.clock_error_ppb = clock_error_ppb;
     assert_int_equal(sim_host_add_mcu(h, "mcu", &opt, &err), 0);
+    if (on_toolboard) {
+        struct sim_mcu_options tool_opt;
+        sim_mcu_options_default(&tool_opt);
+        tool_opt.clock_error_ppb = -110000;
+        tool_opt.power_on_ns = 3000000;
+        assert_int_equal(sim_host_add_mcu(h, "toolboard", &tool_opt, &err), 0);
+    }
     for (int i = 0; i < count; i++) {
+        const char *mcu_name = on_toolboard && i == count - 1 ? "toolboard" : "mcu";
         struct plant_axis_params ap;
         plant_axis_params_default(&ap);
         ap.steps_per_mm = 1.0 / specs[i].step_dist;
@@ -104,7 +114,7 @@ static void build_rig(struct rig *r, const struct axis_spec *specs, int count,
         ap.enable_active_low = specs[i].enable_active_low;
         ap.endstop_side = PLANT_ENDSTOP_NONE;
         struct sim_axis_pins pins = {specs[i].step, specs[i].dir, specs[i].enable, NULL};
-        r->axes[i] = sim_world_add_axis(h->world, "mcu", &pins, &ap, &err);
+        r->axes[i] = sim_world_add_axis(h->world, mcu_name, &pins, &ap, &err);
         assert_true(r->axes[i] >= 0);
     }
     if (sim_host_connect(h, 5.0, &err) < 0)
@@ -115,12 +125,20 @@ static void build_rig(struct rig *r, const struct axis_spec *specs, int count,
     assert_non_null(r->sync);
     fs_stepsync_set_reactor(r->sync, &h->reactor);
     assert_int_equal(fs_stepsync_reserve_slots(r->sync, reserve, &err), 0);
+    if (on_toolboard) {
+        r->tool = sim_host_mcu(h, "toolboard");
+        fs_mcu_set_event_handler(r->tool, on_event, r);
+        r->tool_sync = fs_stepsync_new(r->tool, &err);
+        assert_non_null(r->tool_sync);
+        fs_stepsync_set_reactor(r->tool_sync, &h->reactor);
+    }
     for (int i = 0; i < count; i++) {
         struct fs_stepper_params p;
         memset(&p, 0, sizeof(p));
         p.name = specs[i].name;
-        p.mcu = r->mcu;
-        p.sync = r->sync;
+        int on_tool = on_toolboard && i == count - 1;
+        p.mcu = on_tool ? r->tool : r->mcu;
+        p.sync = on_tool ? r->tool_sync : r->sync;
         p.step_pin = pin(specs[i].step, 0);
         p.dir_pin = pin(specs[i].dir, specs[i].invert_dir);
         p.has_enable = specs[i].enable != NULL;
@@ -133,8 +151,15 @@ static void build_rig(struct rig *r, const struct axis_spec *specs, int count,
             fail_msg("stepper: %s", err.msg);
     }
     r->count = count;
-    if (fs_mcu_configure(r->mcu, 5.0, &err) < 0)
+    if (fs_mcu_configure(r->mcu, 5.0, &err) < 0 ||
+        (r->tool && fs_mcu_configure(r->tool, 5.0, &err) < 0))
         fail_msg("configure: %s", err.msg);
+}
+
+static void build_rig(struct rig *r, const struct axis_spec *specs, int count,
+                      int64_t clock_error_ppb, int reserve)
+{
+    build_rig2(r, specs, count, clock_error_ppb, reserve, 0);
 }
 
 static void free_rig(struct rig *r)
@@ -143,6 +168,7 @@ static void free_rig(struct rig *r)
     for (int i = 0; i < r->count; i++)
         fs_stepper_free(r->steppers[i]);
     fs_stepsync_free(r->sync);
+    fs_stepsync_free(r->tool_sync);
 }
 
 static double now_print_time(struct rig *r)
@@ -440,29 +466,68 @@ static void test_pressure_advance_nets_the_extrusion_distance(void **state)
     double pt = now_print_time(r) + START_DELAY_S;
     /* Three extruding moves joined at speed, with different extrusion
      * ratios, so pressure advance jumps at each junction; then a
-     * retraction. Net: 1.0 + 0.6 + 0.25 - 0.75 = 1.1 mm. */
+     * retraction. Net: 1.0 + 0.6 + 0.25 - 0.75 = 1.1 mm (the coordinate
+     * ends at -0.5 after a G92 E0 on the way). */
     struct fs_trapezoid m1 = trapezoid(pt, 20.0, 60.0, 3000.0, 0, 30.0);
     add_move(r, 0, &m1, 0.0, 0.05, pa);
     pt += fs_trapezoid_duration(&m1);
     struct fs_trapezoid m2 = trapezoid(pt, 30.0, 80.0, 3000.0, 30.0, 20.0);
     add_move(r, 0, &m2, 1.0, 0.02, pa);
     pt += fs_trapezoid_duration(&m2);
+    /* G92 E0 between two moves joined at speed: renames, moves nothing. */
+    fs_stepper_set_position(r->steppers[0], 0.0);
     struct fs_trapezoid m3 = trapezoid(pt, 5.0, 50.0, 3000.0, 20.0, 0.0);
-    add_move(r, 0, &m3, 1.6, 0.05, pa);
+    add_move(r, 0, &m3, 0.0, 0.05, pa);
     pt += fs_trapezoid_duration(&m3);
     struct fs_trapezoid m4 = trapezoid(pt, 0.75, 40.0, 1000.0, 0, 0);
-    add_move(r, 0, &m4, 1.85, -1.0, pa);
+    add_move(r, 0, &m4, 0.25, -1.0, pa);
     pt += fs_trapezoid_duration(&m4);
     run_until(r, pt);
     assert_int_equal(r->shutdowns, 0);
     assert_int_equal(sim_world_axis_position_steps(r->host.world, r->axes[0]), 440);
     assert_int_equal(fs_stepper_step_count(r->steppers[0]), 440);
-    assert_true(fabs(fs_stepper_get_position(r->steppers[0]) - 1.1) < 1e-9);
+    assert_true(fabs(fs_stepper_get_position(r->steppers[0]) + 0.5) < 1e-9);
     assert_int_equal(mcu_position(r, 0), 440);
     /* The junction jumps really moved the motor back and forth. */
     assert_true(sim_world_axis_step_count(r->host.world, r->axes[0]) > 440);
     print_message("pressure advance: net 440 steps, %llu steps taken\n",
                   (unsigned long long)sim_world_axis_step_count(r->host.world, r->axes[0]));
+    free_rig(r);
+    free(r);
+}
+
+/* ---- a toolboard -------------------------------------------------------- */
+
+static void test_extruder_on_a_toolboard_follows_the_main_timeline(void **state)
+{
+    (void)state;
+    struct rig *r = calloc(1, sizeof(*r));
+    const struct axis_spec xe[2] = {
+        {"stepper_x", "PB0", "PB1", NULL, 0, 0, STEP_DIST, 0},
+        {"extruder", "PA4", "PA5", NULL, 0, 0, E_STEP_DIST, 0},
+    };
+    build_rig2(r, xe, 2, 25000, 0, 1);
+    /* Back-and-forth extruding moves for a while, with crystals 135 ppm
+     * apart: the extruder's commands keep reaching the toolboard in time
+     * (no shutdown) and its steps land exactly. */
+    double pt = now_print_time(r) + START_DELAY_S;
+    double x = 0, e = 0;
+    for (int i = 0; i < 60; i++) {
+        double dist = 40.0, dir = i % 2 ? -1.0 : 1.0;
+        struct fs_trapezoid m = trapezoid(pt, dist, 100.0, 2000.0, 0, 0);
+        add_move(r, 0, &m, x, dir, 0.0);
+        add_move(r, 1, &m, e, 0.04, 0.03);
+        x += dir * dist;
+        e += 0.04 * dist;
+        pt += fs_trapezoid_duration(&m) + 0.1;
+        run_until(r, pt - 0.5); /* keep flushing while the moves are queued */
+    }
+    run_until(r, pt);
+    assert_int_equal(r->shutdowns, 0);
+    assert_int_equal(sim_world_axis_position_steps(r->host.world, r->axes[0]), 0);
+    assert_int_equal(sim_world_axis_position_steps(r->host.world, r->axes[1]), 38400);
+    assert_int_equal(mcu_position(r, 1), 38400);
+    assert_true(fabs(e - 96.0) < 1e-9);
     free_rig(r);
     free(r);
 }
@@ -507,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_too_few_slots_is_reported_instead_of_overflowing),
         cmocka_unit_test(test_corexy_pair_lands_exactly),
         cmocka_unit_test(test_pressure_advance_nets_the_extrusion_distance),
+        cmocka_unit_test(test_extruder_on_a_toolboard_follows_the_main_timeline),
         cmocka_unit_test(test_late_flush_reports_timing_overrun_instead_of_sending),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
