@@ -496,6 +496,29 @@ static void test_pressure_advance_nets_the_extrusion_distance(void **state)
     free(r);
 }
 
+/* ---- too fast ----------------------------------------------------------- */
+
+static void test_steps_too_fast_are_refused_not_sent(void **state)
+{
+    (void)state;
+    struct rig *r = calloc(1, sizeof(*r));
+    const struct axis_spec x = {"stepper_x", "PB0", "PB1", NULL, 0, 0, STEP_DIST, 0};
+    build_rig(r, &x, 1, 0, 0);
+    /* 5000 mm/s at 80 steps/mm is 400 kHz; 2 us pulses allow 250 kHz. */
+    double pt = now_print_time(r) + START_DELAY_S;
+    struct fs_trapezoid m = trapezoid(pt, 100.0, 5000.0, 500000.0, 0, 0);
+    add_move(r, 0, &m, 0.0, 1.0, 0.0);
+    struct fs_error err = {{0}};
+    assert_int_equal(flush_all(r, pt + fs_trapezoid_duration(&m), &err), -1);
+    assert_non_null(strstr(err.msg, "stepper_x: steps too fast"));
+    sim_host_run_for(&r->host, 0.5);
+    assert_int_equal(r->shutdowns, 0);
+    assert_int_equal(sim_world_axis_position_steps(r->host.world, r->axes[0]),
+                     fs_stepper_step_count(r->steppers[0]));
+    free_rig(r);
+    free(r);
+}
+
 /* ---- a toolboard -------------------------------------------------------- */
 
 static void test_extruder_on_a_toolboard_follows_the_main_timeline(void **state)
@@ -573,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_corexy_pair_lands_exactly),
         cmocka_unit_test(test_pressure_advance_nets_the_extrusion_distance),
         cmocka_unit_test(test_extruder_on_a_toolboard_follows_the_main_timeline),
+        cmocka_unit_test(test_steps_too_fast_are_refused_not_sent),
         cmocka_unit_test(test_late_flush_reports_timing_overrun_instead_of_sending),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
