@@ -35,7 +35,9 @@ static void toy_wait(void *ctx, double until)
 
 static void record(struct job_fixture *fx, const struct fs_gcode_command *cmd)
 {
-    assert_true(fx->call_count < FX_MAX_CALLS);
+    fx->call_total++;
+    if (fx->call_count >= FX_MAX_CALLS)
+        return;
     struct fx_call *c = &fx->calls[fx->call_count++];
     snprintf(c->name, sizeof(c->name), "%s", cmd->name);
     snprintf(c->source, sizeof(c->source), "%s", cmd->source ? cmd->source : "");
@@ -63,6 +65,28 @@ static int fake_record(void *arg, struct fs_gcode *g, const struct fs_gcode_comm
 {
     record(arg, cmd);
     return 0;
+}
+
+int fx_count_only(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
+                  struct fs_error *err)
+{
+    ((struct job_fixture *)arg)->call_total++;
+    return 0;
+}
+
+void fx_copy_file(struct job_fixture *fx, const char *from, const char *name)
+{
+    char path[2 * FX_TEXT], chunk[4096];
+    size_t n;
+    snprintf(path, sizeof(path), "%s/%s", fx->sdcard, name);
+    FILE *in = fopen(from, "rb");
+    assert_non_null(in);
+    FILE *out = fopen(path, "wb");
+    assert_non_null(out);
+    while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+        assert_int_equal(fwrite(chunk, 1, n, out), n);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
 }
 
 static void capture_output(void *arg, const char *text)

@@ -5,7 +5,10 @@
 #ifndef JOB_FIXTURE_H
 #define JOB_FIXTURE_H
 
+#include <stddef.h> /* size_t */
+
 #include "core/reactor.h"    /* struct fs_reactor */
+#include "gcode/gcode.h"     /* struct fs_gcode_command */
 #include "job/job.h"         /* struct fs_job */
 #include "printer/printer.h" /* struct fs_printer */
 
@@ -29,7 +32,8 @@ struct job_fixture {
     char root[FX_TEXT];   /* temporary folder */
     char sdcard[FX_TEXT + 8]; /* root/sdcard */
     struct fx_call calls[FX_MAX_CALLS];
-    int call_count;
+    int call_count;  /* recorded (at most FX_MAX_CALLS) */
+    long call_total; /* received, recorded or not */
     char output[FX_MAX_OUTPUT][FX_TEXT];
     int output_count;
     double last_e;
@@ -51,6 +55,11 @@ void fx_advance_to(struct job_fixture *fx, double t);
 /* The i-th recorded call named name (0-based among those), or NULL. */
 const struct fx_call *fx_find_call(const struct job_fixture *fx, const char *name, int i);
 int fx_count_calls(const struct job_fixture *fx, const char *name);
+/* A handler that only counts (for long files). */
+int fx_count_only(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
+                  struct fs_error *err);
+/* Copies a file into the sdcard folder under name. */
+void fx_copy_file(struct job_fixture *fx, const char *from, const char *name);
 /* Whether some output line equals text. */
 int fx_has_output(const struct job_fixture *fx, const char *text);
 
