@@ -1,0 +1,467 @@
+/* The motion stack end to end in the simulator, with the real firmware in
+ * the loop: G-code in, steps on the wire, motors in the plant. What a
+ * person checks on a new printer: homing lands on the switches, a square
+ * closes where it started, corexy moves the head where it was told, bad
+ * moves are refused without breaking anything, the MCU is never handed a
+ * step in the past, arcs end on their end point, M114 says where the head
+ * is. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>   /* fabs */
+#include <stdio.h>  /* snprintf */
+#include <string.h> /* strstr, memset */
+
+#include "config/config.h"     /* fs_config_load_string */
+#include "core/error.h"        /* struct fs_error */
+#include "gcode/gcode.h"       /* fs_gcode_* */
+#include "mcu/mcu.h"           /* fs_mcu_configure */
+#include "motion/stepper.h"    /* fs_stepsync_free */
+#include "motion/toolhead.h"   /* fs_toolhead_* */
+#include "printer/printer.h"   /* struct fs_printer */
+#include "sim_printer.h"       /* sim_printer_build */
+#include "thermal/heaters.h"   /* fs_heaters_new */
+
+#define STEPS_PER_MM_XY 80.0
+#define STEPS_PER_MM_Z 400.0
+
+/* The rails are kept short so that a homing pass that never triggers ends
+ * after a few simulated seconds. */
+static const char cartesian_cfg[] =
+    "[printer]\n"
+    "kinematics: cartesian\n"
+    "max_velocity: 300\n"
+    "max_accel: 3000\n"
+    "max_z_velocity: 15\n"
+    "max_z_accel: 100\n"
+    "[mcu]\n"
+    "serial: /dev/null\n"
+    "[stepper_x]\n"
+    "step_pin: PB0\ndir_pin: PB1\nenable_pin: !PB2\nendstop_pin: ^PB3\n"
+    "microsteps: 16\nrotation_distance: 40\n"
+    "position_endstop: 0\nposition_max: 120\nhoming_speed: 50\nsecond_homing_speed: 10\n"
+    "[stepper_y]\n"
+    "step_pin: PB4\ndir_pin: !PB5\nenable_pin: !PB6\nendstop_pin: ^PB7\n"
+    "microsteps: 16\nrotation_distance: 40\n"
+    "position_endstop: 0\nposition_max: 120\nhoming_speed: 50\nsecond_homing_speed: 10\n"
+    "[stepper_z]\n"
+    "step_pin: PB8\ndir_pin: PB9\nenable_pin: !PB10\nendstop_pin: ^PB11\n"
+    "microsteps: 16\nrotation_distance: 8\n"
+    "position_endstop: 0\nposition_max: 50\nhoming_speed: 10\n"
+    "homing_retract_dist: 2\nsecond_homing_speed: 2\n"
+    "[extruder]\n"
+    "step_pin: PC2\ndir_pin: PC3\nenable_pin: !PC4\n"
+    "microsteps: 16\nrotation_distance: 33.5\n"
+    "nozzle_diameter: 0.4\nfilament_diameter: 1.75\n"
+    "max_extrude_only_distance: 100\npressure_advance: 0.04\n";
+
+static const char corexy_cfg[] =
+    "[printer]\n"
+    "kinematics: corexy\n"
+    "max_velocity: 300\n"
+    "max_accel: 3000\n"
+    "max_z_velocity: 15\n"
+    "max_z_accel: 100\n"
+    "[mcu]\n"
+    "serial: /dev/null\n"
+    "[stepper_x]\n"
+    "step_pin: PB0\ndir_pin: PB1\nenable_pin: !PB2\nendstop_pin: ^PB3\n"
+    "microsteps: 16\nrotation_distance: 40\n"
+    "position_endstop: 100\nposition_max: 100\nhoming_speed: 50\nsecond_homing_speed: 10\n"
+    "[stepper_y]\n"
+    "step_pin: PB4\ndir_pin: PB5\nenable_pin: !PB6\nendstop_pin: ^PB7\n"
+    "microsteps: 16\nrotation_distance: 40\n"
+    "position_endstop: 100\nposition_max: 100\nhoming_speed: 50\nsecond_homing_speed: 10\n"
+    "[stepper_z]\n"
+    "step_pin: PB8\ndir_pin: PB9\nenable_pin: !PB10\nendstop_pin: ^PB11\n"
+    "microsteps: 16\nrotation_distance: 8\n"
+    "position_endstop: 0\nposition_max: 50\nhoming_speed: 10\n"
+    "homing_retract_dist: 2\nsecond_homing_speed: 2\n";
+
+/* The extruder with its heater, for the cold-extrusion check. */
+static const char heated_extruder_cfg[] =
+    "heater_pin: PC5\nsensor_type: Generic 3950\nsensor_pin: PC6\n"
+    "control: watermark\nmin_temp: 0\nmax_temp: 280\nmin_extrude_temp: 170\n";
+
+struct rig {
+    struct sim_host host;
+    struct sim_printer sp;
+    struct fs_config *cfg;
+    struct fs_printer printer;
+    char last_output[1024];
+    int shutdowns;
+    char shutdown_reason[128];
+    struct fs_error err;
+};
+
+static void on_output(void *arg, const char *text)
+{
+    struct rig *r = arg;
+    snprintf(r->last_output, sizeof(r->last_output), "%s", text);
+}
+
+static void on_event(void *arg, struct fs_mcu *m, enum fs_mcu_event ev, const char *detail,
+                     double eventtime)
+{
+    (void)m;
+    (void)eventtime;
+    struct rig *r = arg;
+    if (ev != FS_MCU_EVENT_SHUTDOWN)
+        return;
+    r->shutdowns++;
+    snprintf(r->shutdown_reason, sizeof(r->shutdown_reason), "%s", detail);
+}
+
+static void build_with(struct rig *r, const char *cfg_text, uint64_t seed, int heaters);
+
+static void build(struct rig *r, const char *cfg_text, uint64_t seed)
+{
+    build_with(r, cfg_text, seed, 0);
+}
+
+static void build_with(struct rig *r, const char *cfg_text, uint64_t seed, int heaters)
+{
+    memset(r, 0, sizeof(*r));
+    struct fs_error err = {{0}};
+    struct sim_host *h = &r->host;
+    assert_int_equal(sim_host_init(h, seed, NULL, &err), 0);
+    if (fs_config_load_string(cfg_text, "test.cfg", &r->cfg, &err) < 0 ||
+        sim_printer_build(h, r->cfg, &r->sp, &err) < 0 || sim_host_connect(h, 5.0, &err) < 0)
+        fail_msg("setup: %s", err.msg);
+    struct fs_printer *p = &r->printer;
+    p->reactor = &h->reactor;
+    p->config = r->cfg;
+    p->gcode = fs_gcode_new(&err);
+    assert_non_null(p->gcode);
+    fs_gcode_set_output(p->gcode, on_output, r);
+    for (int i = 0; i < h->mcu_count; i++) {
+        p->mcus[p->mcu_count++] = h->mcus[i];
+        fs_mcu_set_event_handler(h->mcus[i], on_event, r);
+    }
+    p->toolhead = fs_toolhead_new(p, &err);
+    if (!p->toolhead)
+        fail_msg("toolhead: %s", err.msg);
+    if (heaters && !(p->heaters = fs_heaters_new(p, &err)))
+        fail_msg("heaters: %s", err.msg);
+    for (int i = 0; i < p->mcu_count; i++)
+        if (fs_mcu_configure(p->mcus[i], 5.0, &err) < 0)
+            fail_msg("configure: %s", err.msg);
+}
+
+static void destroy(struct rig *r)
+{
+    struct fs_printer *p = &r->printer;
+    fs_toolhead_free(p->toolhead);
+    if (p->heaters)
+        fs_heaters_free(p->heaters);
+    for (int i = 0; i < p->mcu_count; i++)
+        fs_stepsync_free(p->stepsyncs[i]);
+    fs_gcode_free(p->gcode);
+    sim_host_free(&r->host);
+    fs_config_free(r->cfg);
+}
+
+/* Runs a line; returns its status, the error in r->err. */
+static int run(struct rig *r, const char *line)
+{
+    fs_error_clear(&r->err);
+    return fs_gcode_run_line(r->printer.gcode, line, "test", &r->err);
+}
+
+static void ok(struct rig *r, const char *line)
+{
+    if (run(r, line) < 0)
+        fail_msg("%s: %s", line, r->err.msg);
+}
+
+static double plant_mm(struct rig *r, const char *stepper)
+{
+    int id = sim_printer_axis(&r->sp, stepper);
+    assert_true(id >= 0);
+    return sim_world_axis_position_mm(r->host.world, id);
+}
+
+static void assert_near(double actual, double expected, double tol)
+{
+    if (fabs(actual - expected) > tol)
+        fail_msg("%.6f is not within %.6f of %.6f", actual, tol, expected);
+}
+
+static void assert_plant_at(struct rig *r, double x, double y, double z)
+{
+    double pos[4];
+    sim_printer_position(&r->sp, r->host.world, pos);
+    /* One microstep of each motor (corexy: of both). */
+    assert_near(pos[0], x, 1.0 / STEPS_PER_MM_XY + 1e-9);
+    assert_near(pos[1], y, 1.0 / STEPS_PER_MM_XY + 1e-9);
+    assert_near(pos[2], z, 1.0 / STEPS_PER_MM_Z + 1e-9);
+}
+
+static void test_g28_homes_x_and_y_onto_their_endstops(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r, cartesian_cfg, 11);
+    assert_true(plant_mm(&r, "stepper_x") > 10.0); /* starts away from the switch */
+    ok(&r, "G28 X Y");
+    assert_int_equal(fs_toolhead_homed_axes(r.printer.toolhead), 0x3);
+    assert_near(plant_mm(&r, "stepper_x"), 0.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
+    assert_near(plant_mm(&r, "stepper_y"), 0.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
+    ok(&r, "M114");
+    assert_non_null(strstr(r.last_output, "X:0.000 Y:0.000"));
+    /* Z was not asked for. */
+    assert_int_equal(run(&r, "G1 Z5"), -1);
+    assert_non_null(strstr(r.err.msg, "Must home axis first"));
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
+static void test_square_of_moves_closes_where_commanded(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r, cartesian_cfg, 12);
+    ok(&r, "G28");
+    ok(&r, "G1 X10 Y10 Z1 F6000");
+    for (int lap = 0; lap < 3; lap++) {
+        ok(&r, "G1 X90 Y10");
+        ok(&r, "G1 X90 Y90");
+        ok(&r, "G1 X10 Y90");
+        ok(&r, "G1 X10 Y10");
+    }
+    ok(&r, "M400");
+    assert_plant_at(&r, 10.0, 10.0, 1.0);
+    ok(&r, "G1 X55.55 Y33.3 Z2.5 E3 F3000");
+    ok(&r, "M400");
+    assert_plant_at(&r, 55.55, 33.3, 2.5);
+    assert_near(plant_mm(&r, "extruder"), 3.0, 2.0 / 95.5);
+    ok(&r, "M114");
+    assert_string_equal(r.last_output, "X:55.550 Y:33.300 Z:2.500 E:3.000");
+    struct fs_toolhead_status st;
+    fs_toolhead_get_status(r.printer.toolhead, &st);
+    assert_string_equal(st.homed, "xyz");
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
+static void test_no_trigger_after_full_movement_when_the_switch_is_broken(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r, cartesian_cfg, 13);
+    sim_world_switch_set_stuck_open(r.host.world, r.sp.switch_ids[0], 1);
+    assert_int_equal(run(&r, "G28 X"), -1);
+    assert_non_null(strstr(r.err.msg, "No trigger on x after full movement"));
+    assert_int_equal(fs_toolhead_homed_axes(r.printer.toolhead) & 1u, 0);
+    assert_int_equal(run(&r, "G1 X10"), -1);
+    assert_non_null(strstr(r.err.msg, "Must home axis first"));
+    /* The rest of the machine is still usable. */
+    ok(&r, "G28 Y");
+    ok(&r, "G1 Y30 F6000");
+    ok(&r, "M400");
+    assert_near(plant_mm(&r, "stepper_y"), 30.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
+static void test_move_out_of_range_is_refused_and_the_machine_still_moves(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r, cartesian_cfg, 14);
+    ok(&r, "G28");
+    ok(&r, "G1 X20 Y20 F6000");
+    assert_int_equal(run(&r, "G1 X250 Y10 Z0.3 E1"), -1);
+    assert_non_null(strstr(r.err.msg, "Move out of range: 250.000 10.000 0.300 [1.000]"));
+    ok(&r, "M114");
+    assert_string_equal(r.last_output, "X:20.000 Y:20.000 Z:0.000 E:0.000");
+    ok(&r, "G1 X30 Y25");
+    ok(&r, "M400");
+    assert_plant_at(&r, 30.0, 25.0, 0.0);
+    /* Extruder limits refuse too, leaving the position alone. */
+    assert_int_equal(run(&r, "G1 E150"), -1);
+    assert_non_null(strstr(r.err.msg, "Extrude only move too long"));
+    assert_int_equal(run(&r, "G20"), -1);
+    assert_non_null(strstr(r.err.msg, "inches"));
+    ok(&r, "M114");
+    assert_string_equal(r.last_output, "X:30.000 Y:25.000 Z:0.000 E:0.000");
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
+static void test_corexy_homes_and_moves_the_head_where_commanded(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r, corexy_cfg, 15);
+    ok(&r, "G28");
+    assert_plant_at(&r, 100.0, 100.0, 0.0);
+    ok(&r, "G1 X30 Y70 Z3 F9000");
+    ok(&r, "G1 X70 Y20");
+    ok(&r, "G1 X20.5 Y40.25");
+    ok(&r, "M400");
+    assert_plant_at(&r, 20.5, 40.25, 3.0);
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
+/* A deterministic generator for the random sequence. */
+static uint64_t next_random(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static double uniform(uint64_t *s, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)(next_random(s) >> 11) / 9007199254740992.0;
+}
+
+static void test_long_random_sequence_never_schedules_a_step_in_the_past(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r, cartesian_cfg, 16);
+    ok(&r, "G28");
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    double x = 0, y = 0, z = 0;
+    char line[128];
+    for (int i = 0; i < 400; i++) {
+        x = uniform(&seed, 0, 120);
+        y = uniform(&seed, 0, 120);
+        if (i % 25 == 0)
+            z = uniform(&seed, 0, 5);
+        snprintf(line, sizeof(line), "G1 X%.3f Y%.3f Z%.3f F%.0f", x, y, z,
+                 uniform(&seed, 300, 18000));
+        ok(&r, line);
+        /* A slow G-code source now and then: the queue runs dry and must
+         * restart in the future, never in the past. */
+        if (next_random(&seed) % 17 == 0)
+            sim_host_run_for(&r.host, uniform(&seed, 0.0, 1.5));
+        if (next_random(&seed) % 53 == 0)
+            ok(&r, "G4 P50");
+    }
+    ok(&r, "M400");
+    snprintf(line, sizeof(line), "X:%.3f Y:%.3f Z:%.3f E:0.000", x, y, z);
+    ok(&r, "M114");
+    assert_string_equal(r.last_output, line);
+    double rx = round(x * 1000) / 1000, ry = round(y * 1000) / 1000, rz = round(z * 1000) / 1000;
+    assert_plant_at(&r, rx, ry, rz);
+    struct fs_toolhead_status st;
+    fs_toolhead_get_status(r.printer.toolhead, &st);
+    assert_int_equal(st.stalls, 0);
+    assert_true(st.moves >= 400);
+    assert_int_equal(r.shutdowns, 0);
+    assert_false(sim_world_mcu_is_shutdown(r.host.world, "mcu"));
+    destroy(&r);
+}
+
+static void test_arcs_end_exactly_on_their_end_point(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r, cartesian_cfg, 17);
+    ok(&r, "G28");
+    ok(&r, "G1 X50 Y50 Z1 F6000");
+    ok(&r, "G2 X70 Y50 I10 J0 E2");
+    ok(&r, "M114");
+    assert_string_equal(r.last_output, "X:70.000 Y:50.000 Z:1.000 E:2.000");
+    ok(&r, "G3 X50 Y70 R20");
+    ok(&r, "G91");
+    ok(&r, "G2 X10 Y-10 R10 Z1");
+    ok(&r, "G90");
+    ok(&r, "M400");
+    ok(&r, "M114");
+    assert_string_equal(r.last_output, "X:60.000 Y:60.000 Z:2.000 E:2.000");
+    assert_plant_at(&r, 60.0, 60.0, 2.0);
+    assert_int_equal(run(&r, "G2 X60 Y100 R5"), -1);
+    assert_non_null(strstr(r.err.msg, "too small"));
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
+static void test_m114_reports_gcode_coordinates_with_offsets_and_factors(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r, cartesian_cfg, 18);
+    /* Declared, not homed: the plant keeps its own idea of where it is, so
+     * compare how far it moved. */
+    double plant0[4], pos[4];
+    sim_printer_position(&r.sp, r.host.world, plant0);
+    ok(&r, "SET_KINEMATIC_POSITION X=10 Y=10 Z=5");
+    ok(&r, "M114");
+    assert_string_equal(r.last_output, "X:10.000 Y:10.000 Z:5.000 E:0.000");
+    ok(&r, "G92 X0 E5");
+    ok(&r, "M114");
+    assert_string_equal(r.last_output, "X:0.000 Y:10.000 Z:5.000 E:5.000");
+    ok(&r, "SET_GCODE_OFFSET Z=0.2");
+    ok(&r, "G1 X5 Z1 F3000");
+    ok(&r, "M114");
+    assert_string_equal(r.last_output, "X:5.000 Y:10.000 Z:1.000 E:5.000");
+    fs_toolhead_get_position(r.printer.toolhead, pos);
+    assert_near(pos[0], 15.0, 1e-9);
+    assert_near(pos[2], 1.2, 1e-9);
+    ok(&r, "M83");
+    ok(&r, "M221 S50");
+    ok(&r, "G1 X6 E0.2");
+    ok(&r, "M114");
+    assert_string_equal(r.last_output, "X:6.000 Y:10.000 Z:1.000 E:5.200");
+    fs_toolhead_get_position(r.printer.toolhead, pos);
+    assert_near(pos[3], 0.1, 1e-9); /* 0.2 mm asked, at 50 % */
+    ok(&r, "SAVE_GCODE_STATE NAME=park");
+    ok(&r, "G91");
+    ok(&r, "G1 X10 Y10");
+    ok(&r, "RESTORE_GCODE_STATE NAME=park MOVE=1");
+    ok(&r, "M114");
+    assert_string_equal(r.last_output, "X:6.000 Y:10.000 Z:1.000 E:5.200");
+    ok(&r, "M400");
+    assert_plant_at(&r, plant0[0] + 6.0, plant0[1], plant0[2] - 3.8);
+    assert_int_equal(run(&r, "RESTORE_GCODE_STATE NAME=nothing"), -1);
+    assert_non_null(strstr(r.err.msg, "unknown state 'nothing'"));
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
+static void test_cold_extrusion_is_refused_and_travel_still_works(void **state)
+{
+    (void)state;
+    static struct rig r;
+    static char cfg[sizeof(cartesian_cfg) + sizeof(heated_extruder_cfg)];
+    snprintf(cfg, sizeof(cfg), "%s%s", cartesian_cfg, heated_extruder_cfg);
+    build_with(&r, cfg, 19, 1);
+    sim_host_run_for(&r.host, 2.0); /* a few readings at room temperature */
+    ok(&r, "G28");
+    assert_int_equal(run(&r, "G1 X10 Y10 E1 F3000"), -1);
+    assert_non_null(strstr(r.err.msg, "Extrude below minimum temp"));
+    assert_non_null(strstr(r.err.msg, "min_extrude_temp is 170.0 C"));
+    assert_int_equal(run(&r, "G1 E-1"), -1);
+    ok(&r, "G1 X10 Y10");
+    ok(&r, "M400");
+    ok(&r, "M114");
+    assert_string_equal(r.last_output, "X:10.000 Y:10.000 Z:0.000 E:0.000");
+    assert_plant_at(&r, 10.0, 10.0, 0.0);
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_g28_homes_x_and_y_onto_their_endstops),
+        cmocka_unit_test(test_square_of_moves_closes_where_commanded),
+        cmocka_unit_test(test_no_trigger_after_full_movement_when_the_switch_is_broken),
+        cmocka_unit_test(test_move_out_of_range_is_refused_and_the_machine_still_moves),
+        cmocka_unit_test(test_corexy_homes_and_moves_the_head_where_commanded),
+        cmocka_unit_test(test_long_random_sequence_never_schedules_a_step_in_the_past),
+        cmocka_unit_test(test_arcs_end_exactly_on_their_end_point),
+        cmocka_unit_test(test_m114_reports_gcode_coordinates_with_offsets_and_factors),
+        cmocka_unit_test(test_cold_extrusion_is_refused_and_travel_still_works),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
