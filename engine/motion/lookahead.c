@@ -11,12 +11,13 @@
  * Each junction takes the lower of the two and of its corner limit.
  *
  * minimum_cruise_ratio keeps a chain of short moves from becoming one long
- * accelerate-then-brake triangle (which rings the frame): both passes are
- * run a second time with a "smoothed" acceleration a*(1 - ratio) and a
- * move's cruise speed may not exceed where those two smoothed ramps meet.
- * For one move from rest to rest that leaves exactly `ratio` of its length
- * at cruise speed; the real start and end speeds still use the full
- * acceleration, so corners are not slowed by it.
+ * accelerate-then-brake triangle (which rings the frame). Both passes are
+ * first run with a "smoothed" acceleration a*(1 - ratio); that profile
+ * rises and falls in hills between stops and sharp corners, and every move
+ * of a hill (and its junctions) is held to the hill's top. The real passes
+ * then use the full acceleration to reach that top and brake from it. For
+ * one move from rest to rest, or a straight chain of short ones, exactly
+ * `ratio` of the length is left at cruise speed.
  *
  * Committing only ever happens for moves planned under the assumption that
  * the head stops after the last queued move. New moves can only raise what
@@ -151,39 +152,92 @@ static void set_times(struct fs_move *m, double start_v2, double cruise_v2, doub
     m->cruise_t = cruise_d / m->cruise_v;
 }
 
+/* The smoothed passes: for each move, the highest cruise speed (squared)
+ * that a ramp at accel * (1 - min_cruise_ratio) allows for the whole
+ * accelerate-cruise-brake episode ("hill") the move belongs to. */
+static void smoothed_caps(const struct fs_lookahead *la, double *hill)
+{
+    int n = la->count;
+    double sf_start[FS_LOOKAHEAD_MAX], sf_end[FS_LOOKAHEAD_MAX];
+    double sb_start[FS_LOOKAHEAD_MAX], sb_end[FS_LOOKAHEAD_MAX], peak[FS_LOOKAHEAD_MAX];
+    double v2 = la->start_v2;
+    for (int i = 0; i < n; i++) {
+        const struct fs_move *m = &la->moves[i];
+        if (i > 0)
+            v2 = min2(v2, min2(m->max_start_v2, m->max_cruise_v2));
+        sf_start[i] = v2;
+        sf_end[i] = v2 = min2(v2 + m->smooth_delta_v2, m->max_cruise_v2);
+    }
+    v2 = 0.0;
+    for (int i = n - 1; i >= 0; i--) {
+        const struct fs_move *m = &la->moves[i];
+        sb_end[i] = v2;
+        sb_start[i] = v2 = min2(v2 + m->smooth_delta_v2, min2(m->max_start_v2, m->max_cruise_v2));
+    }
+    /* The top of the smoothed profile within each move: where the two
+     * ramps meet, or one of its ends. */
+    for (int i = 0; i < n; i++) {
+        const struct fs_move *m = &la->moves[i];
+        double p = (sf_start[i] + sb_end[i] + m->smooth_delta_v2) * 0.5;
+        p = min2(p, sf_start[i] + m->smooth_delta_v2);
+        p = min2(p, sb_end[i] + m->smooth_delta_v2);
+        peak[i] = min2(p, m->max_cruise_v2);
+    }
+    /* A rising move takes the top of the hill to its right, a falling one
+     * the top to its left. Hills meet only at junctions (a corner or a
+     * stop), so the walks never cross into the next hill. */
+    double right[FS_LOOKAHEAD_MAX], left[FS_LOOKAHEAD_MAX];
+    right[n - 1] = peak[n - 1];
+    for (int i = n - 2; i >= 0; i--)
+        right[i] = peak[i + 1] >= peak[i] ? right[i + 1] : peak[i];
+    left[0] = peak[0];
+    for (int i = 1; i < n; i++)
+        left[i] = peak[i - 1] >= peak[i] ? left[i - 1] : peak[i];
+    for (int i = 0; i < n; i++) {
+        double at_start = min2(sf_start[i], sb_start[i]);
+        double at_end = min2(sf_end[i], sb_end[i]);
+        hill[i] = at_end >= at_start ? right[i] : left[i];
+    }
+}
+
 void fs_lookahead_plan(struct fs_lookahead *la)
 {
     int n = la->count;
     if (n == 0)
         return;
-    double bwd_start[FS_LOOKAHEAD_MAX], smooth_bwd_start[FS_LOOKAHEAD_MAX];
-    double next_v2 = 0.0, next_smooth_v2 = 0.0;
+    double hill[FS_LOOKAHEAD_MAX], bwd_start[FS_LOOKAHEAD_MAX], bwd_full[FS_LOOKAHEAD_MAX];
+    smoothed_caps(la, hill);
+    /* Backward with the full acceleration, twice: bwd_full is what braking
+     * in time allows, bwd_start also holds each junction to the hill tops
+     * on both sides, so a chain of short moves cruises at its hill top
+     * instead of ramping through it. */
+    double next_v2 = 0.0, next_full_v2 = 0.0;
     for (int i = n - 1; i >= 0; i--) {
         const struct fs_move *m = &la->moves[i];
         double cap = min2(m->max_start_v2, m->max_cruise_v2);
-        bwd_start[i] = min2(cap, next_v2 + m->delta_v2);
-        smooth_bwd_start[i] = min2(cap, next_smooth_v2 + m->smooth_delta_v2);
-        next_v2 = bwd_start[i];
-        next_smooth_v2 = smooth_bwd_start[i];
+        bwd_full[i] = next_full_v2 = min2(cap, next_full_v2 + m->delta_v2);
+        cap = min2(cap, hill[i]);
+        if (i > 0)
+            cap = min2(cap, hill[i - 1]);
+        bwd_start[i] = next_v2 = min2(cap, next_v2 + m->delta_v2);
     }
-    double start_v2 = la->start_v2, smooth_start_v2 = la->start_v2;
+    double start_v2 = la->start_v2;
     for (int i = 0; i < n; i++) {
         struct fs_move *m = &la->moves[i];
-        if (i > 0) {
-            smooth_start_v2 = min2(smooth_start_v2, min2(m->max_start_v2, m->max_cruise_v2));
-        }
         double bwd_end = i + 1 < n ? bwd_start[i + 1] : 0.0;
-        double smooth_bwd_end = i + 1 < n ? smooth_bwd_start[i + 1] : 0.0;
         double end_v2 = min2(start_v2 + m->delta_v2, bwd_end);
-        /* Where the smoothed ramps from both sides meet within this move. */
-        double peak = (smooth_start_v2 + smooth_bwd_end + m->smooth_delta_v2) * 0.5;
-        peak = min2(peak, smooth_start_v2 + m->smooth_delta_v2);
-        peak = min2(peak, smooth_bwd_end + m->smooth_delta_v2);
-        double cruise_v2 = min2(m->max_cruise_v2, peak);
+        /* The smoothed passes restart from the committed speed, which can
+         * leave it above the hill top seen now: then brake as hard as
+         * allowed (bwd_full keeps that feasible) rather than jump. */
+        end_v2 = max2(end_v2, start_v2 - m->delta_v2);
+        if (i + 1 < n)
+            end_v2 = min2(end_v2, bwd_full[i + 1]);
+        else
+            end_v2 = 0.0;
+        double cruise_v2 = min2(m->max_cruise_v2, hill[i]);
         cruise_v2 = min2(cruise_v2, (start_v2 + end_v2 + m->delta_v2) * 0.5);
         cruise_v2 = max2(cruise_v2, max2(start_v2, end_v2));
         set_times(m, start_v2, cruise_v2, end_v2);
-        smooth_start_v2 = min2(smooth_start_v2 + m->smooth_delta_v2, m->max_cruise_v2);
         start_v2 = end_v2;
     }
 }

@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <math.h> /* fabs */
+#include <math.h>   /* fabs */
+#include <string.h> /* strstr */
 
+#include "config/config.h"     /* fs_config_load_string */
 #include "core/error.h"        /* struct fs_error */
 #include "motion/kinematics.h" /* fs_kinematics_* */
 #include "motion/rail.h"       /* fs_rail_parse_gear_ratio */
@@ -92,6 +94,58 @@ static void test_gear_ratio_lists_multiply(void **state)
     assert_int_equal(fs_rail_parse_gear_ratio("3:1 2:1", &r), -1);
 }
 
+static int read_rail(const char *text, struct fs_rail_config *rail, struct fs_error *err)
+{
+    struct fs_config *cfg;
+    if (fs_config_load_string(text, "printer.cfg", &cfg, err) < 0)
+        return -1;
+    int rc = fs_rail_config_read(fs_config_get_section(cfg, "stepper_x"), 300.0, rail, err);
+    fs_config_free(cfg);
+    return rc;
+}
+
+static void test_rail_options_give_step_distance_and_homing_direction(void **state)
+{
+    (void)state;
+    struct fs_rail_config rail;
+    struct fs_error err = {{0}};
+    const char *ok_text = "[stepper_x]\nstep_pin: PB0\ndir_pin: !PB1\nenable_pin: !PB2\n"
+                          "endstop_pin: ^PB3\nmicrosteps: 16\nrotation_distance: 40\n"
+                          "gear_ratio: 2:1\nposition_endstop: 200\nposition_max: 200\n"
+                          "homing_speed: 20\n";
+    if (read_rail(ok_text, &rail, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_true(fabs(rail.motor.step_dist - 40.0 / (200 * 16 * 2)) < 1e-15);
+    assert_int_equal(rail.homing_positive_dir, 1);
+    assert_true(rail.second_homing_speed == 10.0 && rail.homing_retract_dist == 5.0);
+    assert_true(rail.motor.dir_pin.invert && rail.endstop_pin.pull_up == 1);
+}
+
+static void test_rail_mistakes_name_the_file_and_line(void **state)
+{
+    (void)state;
+    struct fs_rail_config rail;
+    struct fs_error err = {{0}};
+    const char *outside = "[stepper_x]\nstep_pin: PB0\ndir_pin: PB1\nendstop_pin: PB3\n"
+                          "microsteps: 16\nrotation_distance: 40\n"
+                          "position_endstop: 250\nposition_max: 200\n";
+    assert_int_equal(read_rail(outside, &rail, &err), -1);
+    assert_non_null(strstr(err.msg, "printer.cfg:"));
+    assert_non_null(strstr(err.msg, "position_endstop"));
+    assert_non_null(strstr(err.msg, "must lie within"));
+    const char *gears = "[stepper_x]\nstep_pin: PB0\ndir_pin: PB1\nendstop_pin: PB3\n"
+                        "microsteps: 16\nrotation_distance: 40\ngear_ratio: 3-1\n"
+                        "position_endstop: 0\nposition_max: 200\n";
+    assert_int_equal(read_rail(gears, &rail, &err), -1);
+    assert_non_null(strstr(err.msg, "printer.cfg:7"));
+    assert_non_null(strstr(err.msg, "gear_ratio"));
+    const char *middle = "[stepper_x]\nstep_pin: PB0\ndir_pin: PB1\nendstop_pin: PB3\n"
+                         "microsteps: 16\nrotation_distance: 40\n"
+                         "position_endstop: 100\nposition_max: 200\n";
+    assert_int_equal(read_rail(middle, &rail, &err), -1);
+    assert_non_null(strstr(err.msg, "homing_positive_dir"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -99,6 +153,8 @@ int main(void)
         cmocka_unit_test(test_cartesian_motors_follow_their_axis),
         cmocka_unit_test(test_moves_outside_the_travel_are_refused_with_the_position),
         cmocka_unit_test(test_gear_ratio_lists_multiply),
+        cmocka_unit_test(test_rail_options_give_step_distance_and_homing_direction),
+        cmocka_unit_test(test_rail_mistakes_name_the_file_and_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

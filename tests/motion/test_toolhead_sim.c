@@ -263,6 +263,13 @@ static void test_no_trigger_after_full_movement_when_the_switch_is_broken(void *
     ok(&r, "G1 Y30 F6000");
     ok(&r, "M400");
     assert_near(plant_mm(&r, "stepper_y"), 30.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
+    /* The plant has no frame to stop the carriage: it ran far past the
+     * switch, so once repaired the switch is pressed from the start and
+     * stays pressed after the retract. */
+    sim_world_switch_set_stuck_open(r.host.world, r.sp.switch_ids[0], 0);
+    assert_int_equal(run(&r, "G28 X"), -1);
+    assert_non_null(strstr(r.err.msg, "Endstop x still triggered after retract"));
+    assert_int_equal(fs_toolhead_homed_axes(r.printer.toolhead), 0x2);
     assert_int_equal(r.shutdowns, 0);
     destroy(&r);
 }
@@ -450,6 +457,33 @@ static void test_cold_extrusion_is_refused_and_travel_still_works(void **state)
     destroy(&r);
 }
 
+static void test_velocity_limits_and_motors_off_as_a_user_sees_them(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r, cartesian_cfg, 20);
+    ok(&r, "SET_VELOCITY_LIMIT VELOCITY=100 ACCEL=1000 SQUARE_CORNER_VELOCITY=8");
+    assert_non_null(strstr(r.last_output, "max_velocity: 100.000000 max_accel: 1000.000000"));
+    assert_non_null(strstr(r.last_output, "square_corner_velocity: 8.000000"));
+    ok(&r, "M204 S500");
+    struct fs_toolhead_status st;
+    fs_toolhead_get_status(r.printer.toolhead, &st);
+    assert_true(st.max_accel == 500.0 && st.max_velocity == 100.0);
+    assert_int_equal(run(&r, "M204"), -1);
+    ok(&r, "G28 X Y");
+    ok(&r, "G1 X50 F60000"); /* capped at 100 mm/s */
+    ok(&r, "M400");
+    assert_near(plant_mm(&r, "stepper_x"), 50.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
+    ok(&r, "GET_POSITION");
+    assert_non_null(strstr(r.last_output, "gcode homing:"));
+    ok(&r, "M84");
+    assert_int_equal(fs_toolhead_homed_axes(r.printer.toolhead), 0);
+    assert_int_equal(run(&r, "G1 X60"), -1);
+    assert_non_null(strstr(r.err.msg, "Must home axis first"));
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -462,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_arcs_end_exactly_on_their_end_point),
         cmocka_unit_test(test_m114_reports_gcode_coordinates_with_offsets_and_factors),
         cmocka_unit_test(test_cold_extrusion_is_refused_and_travel_still_works),
+        cmocka_unit_test(test_velocity_limits_and_motors_off_as_a_user_sees_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
