@@ -8,6 +8,8 @@
  * (1.5 times its travel) and waits for the trsync to report that it fired.
  * A trsync whose timeout (set just after the move's end) expires first
  * means the switch never closed: "No trigger on x after full movement".
+ * That timeout is renewed on each trsync report rather than set once: see
+ * renew_timeout().
  *
  * Where the axis stopped is read back from the MCU: the step count before
  * and after the pass gives the distance actually travelled by each motor,
@@ -47,6 +49,7 @@
 #define REST_TIME_MAX_S 0.0001
 #define REPORT_TIME_S 0.1
 #define TIMEOUT_AFTER_MOVE_S 0.1
+#define TIMEOUT_WINDOW_S 1.0
 #define QUERY_TIMEOUT_S 1.0
 #define WAIT_MARGIN_S 2.0
 #define TRAVEL_FACTOR 1.5
@@ -58,6 +61,10 @@ struct endstop {
     struct fs_pin_desc pin;
     int endstop_oid, trsync_oid; /* -1 until the MCU is configured */
     int triggered, trigger_reason;
+    /* While a pass runs: the timeout is renewed on every report, up to
+     * the end of the move. */
+    int renewing;
+    double final_timeout;
 };
 
 struct fs_homing {
@@ -66,12 +73,40 @@ struct fs_homing {
     struct endstop endstops[3];
 };
 
+static uint32_t clock32(struct fs_mcu *m, double print_time)
+{
+    return (uint32_t)fs_mcu_print_time_to_clock(m, print_time);
+}
+
+/* The timeout always lies at most TIMEOUT_WINDOW_S after the latest
+ * report: far-away timeouts would not fit the MCU's 32-bit timer (a long
+ * Z homing lasts longer than half its wrap), and a host that stops talking
+ * gets the axis stopped within that window. */
+static void renew_timeout(struct endstop *es, const struct fs_msg *msg)
+{
+    uint64_t clock = fs_mcu_clock32_to_64(es->mcu, (uint32_t)fs_msg_get(msg, "clock", 0));
+    double report = fs_mcu_clock_to_print_time(es->mcu, clock);
+    double timeout = report + TIMEOUT_WINDOW_S;
+    if (timeout > es->final_timeout)
+        timeout = es->final_timeout;
+    char text[96];
+    struct fs_error err;
+    snprintf(text, sizeof(text), "trsync_set_timeout oid=%d clock=%u", es->trsync_oid,
+             clock32(es->mcu, timeout));
+    if (fs_mcu_send_text(es->mcu, text, &err) < 0)
+        es->renewing = 0; /* the timeout then ends the pass: reported as such */
+}
+
 static void on_trsync_state(void *arg, const struct fs_msg *msg, double receive_time)
 {
     (void)receive_time;
     struct endstop *es = arg;
-    if (fs_msg_get(msg, "can_trigger", 1))
+    if (fs_msg_get(msg, "can_trigger", 1)) {
+        if (es->renewing)
+            renew_timeout(es, msg);
         return;
+    }
+    es->renewing = 0;
     if (!es->triggered) {
         es->triggered = 1;
         es->trigger_reason = (int)fs_msg_get(msg, "trigger_reason", 0);
@@ -136,11 +171,6 @@ static int endstop_is_pressed(struct endstop *es, int *pressed, struct fs_error 
 
 static int is_triggered(void *arg) { return ((struct endstop *)arg)->triggered; }
 
-static uint32_t clock32(struct fs_mcu *m, double print_time)
-{
-    return (uint32_t)fs_mcu_print_time_to_clock(m, print_time);
-}
-
 /* Arms the MCU, runs the move and waits for the trsync to fire. */
 static int run_watched_move(struct fs_homing *h, struct endstop *es, unsigned mask,
                             const double target[4], double speed, struct fs_error *err)
@@ -175,9 +205,12 @@ static int run_watched_move(struct fs_homing *h, struct endstop *es, unsigned ma
     if (fs_toolhead_homing_move(th, target, speed, err) < 0)
         return -1;
     double t_end = fs_toolhead_get_print_time(th);
+    es->final_timeout = t_end + TIMEOUT_AFTER_MOVE_S;
+    double first = t0 + TIMEOUT_WINDOW_S;
     if (send(m, err, "trsync_set_timeout oid=%d clock=%u", es->trsync_oid,
-             clock32(m, t_end + TIMEOUT_AFTER_MOVE_S)) < 0)
+             clock32(m, first < es->final_timeout ? first : es->final_timeout)) < 0)
         return -1;
+    es->renewing = !es->triggered;
     double left = t_end - fs_toolhead_estimated_print_time(th);
     double now = fs_reactor_now(h->printer->reactor);
     if (fs_reactor_wait_for(h->printer->reactor, is_triggered, es,
@@ -185,9 +218,11 @@ static int run_watched_move(struct fs_homing *h, struct endstop *es, unsigned ma
         /* No report at all: stop it from here and say so. */
         send(m, err, "trsync_trigger oid=%d reason=%d", es->trsync_oid, REASON_HOST_REQUEST);
         now = fs_reactor_now(h->printer->reactor);
-        if (fs_reactor_wait_for(h->printer->reactor, is_triggered, es, now + WAIT_MARGIN_S) < 0)
+        if (fs_reactor_wait_for(h->printer->reactor, is_triggered, es, now + WAIT_MARGIN_S) < 0) {
+            es->renewing = 0;
             return fs_error_set(err, "Homing %c: no trsync report from mcu '%s'",
                                 "xyz"[es->axis], fs_mcu_name(m));
+        }
     }
     return send(m, err, "endstop_home oid=%d clock=0 sample_ticks=0 sample_count=0 "
                 "rest_ticks=0 pin_value=0 trsync_oid=0 trigger_reason=0", es->endstop_oid);

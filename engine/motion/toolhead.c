@@ -67,6 +67,7 @@ struct fs_toolhead {
     struct fs_stepper *rail_steppers[3];
     struct fs_extruder *extruder;
     int enabled[4]; /* per rail, then the extruder */
+    int e_pa_offset_left; /* the last extruder move ended ahead by pressure advance */
     struct fs_planner_limits limits;
     struct fs_lookahead la;
     double position[4]; /* commanded: the end of the last queued move */
@@ -145,12 +146,16 @@ static int commit_move(void *arg, const struct fs_move *m, struct fs_error *err)
                 return -1;
         }
     }
-    if (m->axes_r[FS_AXIS_E] != 0.0 && th->extruder) {
+    if (th->extruder && (m->axes_r[FS_AXIS_E] != 0.0 || th->e_pa_offset_left)) {
+        /* A printing move that ends at speed leaves the filament ahead by
+         * pressure advance; a following move without extrusion (travel)
+         * takes the extruder back to its nominal position. */
         double pa = fs_extruder_move_pressure_advance(th->extruder, m);
         if (enable_if_needed(th, 3, trap.print_time, err) < 0 ||
             fs_stepper_add_move(fs_extruder_stepper(th->extruder), &trap, m->start[FS_AXIS_E],
                                 m->axes_r[FS_AXIS_E], pa, err) < 0)
             return -1;
+        th->e_pa_offset_left = pa != 0.0 && m->end_v > 0.0;
     }
     th->print_time += fs_move_duration(m);
     th->moving = 1;
