@@ -5,6 +5,7 @@
 #include <stdlib.h> /* calloc, free */
 
 #include "core/error.h"       /* fs_error_set */
+#include "gcode/gcode.h"      /* fs_gcode_register */
 #include "motion/lookahead.h" /* struct fs_move */
 #include "motion/stepper.h"   /* fs_stepper_free */
 #include "printer/printer.h"  /* struct fs_printer */
@@ -25,7 +26,7 @@ int fs_extruder_config_read(struct fs_config_section *s, double max_velocity,
                             double max_accel, struct fs_extruder_config *out,
                             struct fs_error *err)
 {
-    if (fs_motor_config_read(s, &out->motor, err) < 0 ||
+    if (fs_rail_motor_read(s, &out->motor, err) < 0 ||
         fs_config_get_float_above(s, "nozzle_diameter", NAN, 0.0, &out->nozzle_diameter,
                                   err) < 0 ||
         fs_config_get_float_above(s, "filament_diameter", NAN, 0.0, &out->filament_diameter,
@@ -69,7 +70,7 @@ struct fs_extruder *fs_extruder_new(struct fs_printer *p, struct fs_config_secti
     }
     ex->printer = p;
     if (fs_extruder_config_read(s, max_velocity, max_accel, &ex->cfg, err) < 0 ||
-        !(ex->stepper = fs_motor_stepper_new(p, s, "extruder", &ex->cfg.motor, err))) {
+        !(ex->stepper = fs_rail_motor_stepper_new(p, s, "extruder", &ex->cfg.motor, err))) {
         free(ex);
         return NULL;
     }
@@ -153,4 +154,27 @@ int fs_extruder_check_move(const struct fs_extruder *ex, const struct fs_move *m
                             "the 'max_extrude_cross_section' option of [extruder]",
                             section, ex->cfg.max_extrude_cross_section);
     return 0;
+}
+
+static int cmd_set_pressure_advance(void *arg, struct fs_gcode *g,
+                                    const struct fs_gcode_command *c, struct fs_error *err)
+{
+    struct fs_extruder *ex = arg;
+    double pa = ex->cfg.pressure_advance, smooth = ex->cfg.pressure_advance_smooth_time;
+    if (fs_gcode_get_float(c, "ADVANCE", pa, 0.0, INFINITY, &pa, err) < 0 ||
+        fs_gcode_get_float(c, "SMOOTH_TIME", smooth, 0.0, 0.200, &smooth, err) < 0)
+        return -1;
+    ex->cfg.pressure_advance = pa;
+    ex->cfg.pressure_advance_smooth_time = smooth;
+    fs_gcode_respond_info(g, "pressure_advance: %.6f pressure_advance_smooth_time: %.6f", pa,
+                          smooth);
+    return 0;
+}
+
+int fs_extruder_register_gcode(struct fs_extruder *ex, struct fs_gcode *g,
+                               struct fs_error *err)
+{
+    return fs_gcode_register(g, "SET_PRESSURE_ADVANCE", cmd_set_pressure_advance, ex,
+                             "Pressure advance of the extruder: [ADVANCE=s] [SMOOTH_TIME=s]",
+                             err);
 }

@@ -6,7 +6,7 @@
 #ifndef FS_EXTRUDER_H
 #define FS_EXTRUDER_H
 
-#include "motion/rail.h" /* struct fs_motor_config */
+#include "motion/rail.h" /* struct fs_rail_motor */
 
 struct fs_error;
 struct fs_extruder;
@@ -15,14 +15,16 @@ struct fs_printer;
 struct fs_stepper;
 
 struct fs_extruder_config {
-    struct fs_motor_config motor;
+    struct fs_rail_motor motor;
     double nozzle_diameter, filament_diameter;
     double max_extrude_cross_section;   /* mm^2, default 4 * nozzle^2 */
     double max_extrude_only_distance;   /* mm, default 50 */
     double max_extrude_only_velocity;   /* mm/s of filament */
     double max_extrude_only_accel;
     double instantaneous_corner_velocity; /* mm/s, default 1 */
-    double pressure_advance, pressure_advance_smooth_time; /* s */
+    /* s. The smooth time is accepted and reported, not yet applied: the
+     * step generator adds pressure_advance * velocity unsmoothed. */
+    double pressure_advance, pressure_advance_smooth_time;
 };
 
 /* Reads [extruder]; max_velocity and max_accel are the printer's (the
@@ -43,6 +45,12 @@ const struct fs_extruder_config *fs_extruder_get_config(const struct fs_extruder
 double fs_extruder_move_pressure_advance(const struct fs_extruder *ex,
                                          const struct fs_move *m);
 void fs_extruder_set_pressure_advance(struct fs_extruder *ex, double pa);
+
+/* Registers SET_PRESSURE_ADVANCE [ADVANCE=] [SMOOTH_TIME=] (reports the
+ * values either way). */
+struct fs_gcode;
+int fs_extruder_register_gcode(struct fs_extruder *ex, struct fs_gcode *g,
+                               struct fs_error *err);
 
 /* Refuses moves the extruder must not make: "Extrude below minimum temp",
  * "Extrude only move too long", "Move exceeds maximum extrusion". */

@@ -46,8 +46,8 @@ int fs_rail_parse_gear_ratio(const char *text, double *ratio)
     return 0;
 }
 
-int fs_motor_config_read(struct fs_config_section *s, struct fs_motor_config *out,
-                         struct fs_error *err)
+int fs_rail_motor_read(struct fs_config_section *s, struct fs_rail_motor *out,
+                       struct fs_error *err)
 {
     const char *gear;
     if (fs_config_get_pin(s, "step_pin", 1, 1, 0, &out->step_pin, err) < 0 ||
@@ -92,7 +92,7 @@ int fs_rail_config_read(struct fs_config_section *s, double max_velocity,
                         struct fs_rail_config *out, struct fs_error *err)
 {
     snprintf(out->name, sizeof(out->name), "%s", fs_config_section_name(s));
-    if (fs_motor_config_read(s, &out->motor, err) < 0 ||
+    if (fs_rail_motor_read(s, &out->motor, err) < 0 ||
         fs_config_get_pin(s, "endstop_pin", 1, 1, 1, &out->endstop_pin, err) < 0 ||
         fs_config_get_float(s, "position_endstop", NAN, -INFINITY, INFINITY,
                             &out->position_endstop, err) < 0 ||
@@ -119,9 +119,10 @@ int fs_rail_config_read(struct fs_config_section *s, double max_velocity,
     return infer_homing_dir(s, out, err);
 }
 
-struct fs_stepper *fs_motor_stepper_new(struct fs_printer *p, struct fs_config_section *s,
-                                        const char *name, const struct fs_motor_config *mc,
-                                        struct fs_error *err)
+struct fs_stepper *fs_rail_motor_stepper_new(struct fs_printer *p,
+                                             struct fs_config_section *s, const char *name,
+                                             const struct fs_rail_motor *mc,
+                                             struct fs_error *err)
 {
     struct fs_mcu *mcu;
     if (fs_printer_pin_mcu(p, s, "step_pin", &mc->step_pin, &mcu, err) < 0)

@@ -7,9 +7,11 @@
 #include "config/config.h" /* struct fs_pin_desc, struct fs_config_section */
 
 struct fs_error;
+struct fs_printer;
+struct fs_stepper;
 
 /* step_dist = rotation_distance / (full_steps * microsteps * gear_ratio) */
-struct fs_motor_config {
+struct fs_rail_motor {
     struct fs_pin_desc step_pin, dir_pin, enable_pin;
     int has_enable;
     int microsteps, full_steps;
@@ -19,7 +21,7 @@ struct fs_motor_config {
 
 struct fs_rail_config {
     char name[32]; /* "stepper_x" */
-    struct fs_motor_config motor;
+    struct fs_rail_motor motor;
     struct fs_pin_desc endstop_pin;
     double position_endstop, position_min, position_max;
     double homing_speed, second_homing_speed, homing_retract_dist;
@@ -28,8 +30,8 @@ struct fs_rail_config {
 
 /* step_pin, dir_pin, enable_pin, microsteps, rotation_distance,
  * full_steps_per_rotation, gear_ratio ("3:1, 2:1": the product). */
-int fs_motor_config_read(struct fs_config_section *s, struct fs_motor_config *out,
-                         struct fs_error *err);
+int fs_rail_motor_read(struct fs_config_section *s, struct fs_rail_motor *out,
+                       struct fs_error *err);
 /* Motor options plus endstop_pin, position_endstop, position_min/max,
  * homing_speed (limited by max_velocity), homing_retract_dist,
  * second_homing_speed, homing_positive_dir (inferred from where
@@ -38,11 +40,10 @@ int fs_rail_config_read(struct fs_config_section *s, double max_velocity,
                         struct fs_rail_config *out, struct fs_error *err);
 /* Creates the stepper for a motor section (its MCU from the step pin, the
  * MCU's stepsync). name is "stepper_x", "extruder". */
-struct fs_printer;
-struct fs_stepper;
-struct fs_stepper *fs_motor_stepper_new(struct fs_printer *p, struct fs_config_section *s,
-                                        const char *name, const struct fs_motor_config *mc,
-                                        struct fs_error *err);
+struct fs_stepper *fs_rail_motor_stepper_new(struct fs_printer *p,
+                                             struct fs_config_section *s, const char *name,
+                                             const struct fs_rail_motor *mc,
+                                             struct fs_error *err);
 /* Parses a gear_ratio value; exposed for tests. */
 int fs_rail_parse_gear_ratio(const char *text, double *ratio);
 

@@ -522,8 +522,8 @@ static int read_rails(struct fs_toolhead *th, struct fs_error *err)
                                      "needs its rail)", rail_names[i]);
         if (fs_rail_config_read(s, th->limits.max_velocity, &th->rails[i], err) < 0)
             return -1;
-        th->rail_steppers[i] = fs_motor_stepper_new(th->printer, s, rail_names[i],
-                                                    &th->rails[i].motor, err);
+        th->rail_steppers[i] = fs_rail_motor_stepper_new(th->printer, s, rail_names[i],
+                                                         &th->rails[i].motor, err);
         if (!th->rail_steppers[i])
             return -1;
     }
@@ -585,6 +585,8 @@ struct fs_toolhead *fs_toolhead_new(struct fs_printer *printer, struct fs_error 
             goto fail;
         th->homing = fs_homing_new(th, err);
         if (!th->homing)
+            goto fail;
+        if (th->extruder && fs_extruder_register_gcode(th->extruder, printer->gcode, err) < 0)
             goto fail;
     }
     return th;

@@ -476,6 +476,9 @@ static void test_velocity_limits_and_motors_off_as_a_user_sees_them(void **state
     assert_near(plant_mm(&r, "stepper_x"), 50.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
     ok(&r, "GET_POSITION");
     assert_non_null(strstr(r.last_output, "gcode homing:"));
+    ok(&r, "SET_PRESSURE_ADVANCE ADVANCE=0.06");
+    assert_string_equal(r.last_output,
+                        "// pressure_advance: 0.060000 pressure_advance_smooth_time: 0.040000");
     ok(&r, "M84");
     assert_int_equal(fs_toolhead_homed_axes(r.printer.toolhead), 0);
     assert_int_equal(run(&r, "G1 X60"), -1);
