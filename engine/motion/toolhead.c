@@ -42,8 +42,6 @@
 #include "gcode/gcode.h"       /* struct fs_gcode */
 #include "mcu/mcu.h"           /* fs_mcu_estimated_print_time */
 #include "motion/extruder.h"   /* fs_extruder_* */
-#include "motion/gcode_move.h" /* fs_gcode_move_new */
-#include "motion/homing.h"     /* fs_homing_new */
 #include "motion/kinematics.h" /* struct fs_kinematics */
 #include "motion/lookahead.h"  /* struct fs_lookahead */
 #include "motion/rail.h"       /* struct fs_rail_config */
@@ -80,8 +78,6 @@ struct fs_toolhead {
     int timer_armed;
     int pending_error;
     struct fs_error pending;
-    struct fs_gcode_move *gcode_move;
-    struct fs_homing *homing;
 };
 
 /* ---- time ---- */
@@ -579,16 +575,9 @@ struct fs_toolhead *fs_toolhead_new(struct fs_printer *printer, struct fs_error 
     }
     fs_kinematics_init(&th->kin, (enum fs_kin_type)kin_type, pmin, pmax);
     fs_lookahead_init(&th->la, &th->limits);
-    if (printer->gcode) {
-        th->gcode_move = fs_gcode_move_new(th, printer->gcode, err);
-        if (!th->gcode_move)
-            goto fail;
-        th->homing = fs_homing_new(th, err);
-        if (!th->homing)
-            goto fail;
-        if (th->extruder && fs_extruder_register_gcode(th->extruder, printer->gcode, err) < 0)
-            goto fail;
-    }
+    if (printer->gcode && th->extruder &&
+        fs_extruder_register_gcode(th->extruder, printer->gcode, err) < 0)
+        goto fail;
     return th;
 fail:
     fs_toolhead_free(th);
@@ -601,8 +590,6 @@ void fs_toolhead_free(struct fs_toolhead *th)
         return;
     if (th->timer_armed)
         fs_reactor_timer_cancel(th->reactor, &th->timer);
-    fs_homing_free(th->homing);
-    fs_gcode_move_free(th->gcode_move);
     fs_extruder_free(th->extruder);
     for (int i = 0; i < 3; i++)
         fs_stepper_free(th->rail_steppers[i]);

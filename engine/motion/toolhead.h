@@ -3,8 +3,9 @@
  *
  * It reads [printer] (kinematics, max_velocity, max_accel,
  * minimum_cruise_ratio, square_corner_velocity, max_z_velocity,
- * max_z_accel), the rails [stepper_x|y|z] and [extruder], creates their
- * steppers, and registers the motion G-code (gcode_move.c, homing.c).
+ * max_z_accel), the rails [stepper_x|y|z] and [extruder], and creates
+ * their steppers (before the MCUs are configured). The G-code layer
+ * (gcode_move.h) and homing (homing.h) are separate modules on top of it.
  * Positions are arrays of four: X Y Z E (mm). */
 #ifndef FS_TOOLHEAD_H
 #define FS_TOOLHEAD_H

@@ -20,6 +20,8 @@
 #include "gcode/gcode.h"       /* fs_gcode_* */
 #include "mcu/mcu.h"           /* fs_mcu_configure */
 #include "motion/stepper.h"    /* fs_stepsync_free */
+#include "motion/gcode_move.h" /* fs_gcode_move_new */
+#include "motion/homing.h"     /* fs_homing_new */
 #include "motion/toolhead.h"   /* fs_toolhead_* */
 #include "printer/printer.h"   /* struct fs_printer */
 #include "sim_printer.h"       /* sim_printer_build */
@@ -141,11 +143,13 @@ static void build_with(struct rig *r, const char *cfg_text, uint64_t seed, int h
         p->mcus[p->mcu_count++] = h->mcus[i];
         fs_mcu_set_event_handler(h->mcus[i], on_event, r);
     }
-    p->toolhead = fs_toolhead_new(p, &err);
-    if (!p->toolhead)
-        fail_msg("toolhead: %s", err.msg);
+    /* The modules in the printer's order (printer/modules.c). */
     if (heaters && !(p->heaters = fs_heaters_new(p, &err)))
         fail_msg("heaters: %s", err.msg);
+    if (!(p->toolhead = fs_toolhead_new(p, &err)) ||
+        !(p->homing = fs_homing_new(p->toolhead, &err)) ||
+        !(p->gcode_move = fs_gcode_move_new(p->toolhead, p->gcode, &err)))
+        fail_msg("motion: %s", err.msg);
     for (int i = 0; i < p->mcu_count; i++)
         if (fs_mcu_configure(p->mcus[i], 5.0, &err) < 0)
             fail_msg("configure: %s", err.msg);
@@ -154,6 +158,8 @@ static void build_with(struct rig *r, const char *cfg_text, uint64_t seed, int h
 static void destroy(struct rig *r)
 {
     struct fs_printer *p = &r->printer;
+    fs_gcode_move_free(p->gcode_move);
+    fs_homing_free(p->homing);
     fs_toolhead_free(p->toolhead);
     if (p->heaters)
         fs_heaters_free(p->heaters);
