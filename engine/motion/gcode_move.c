@@ -40,16 +40,32 @@ struct fs_gcode_move {
     double speed_factor, extrude_factor;
     int saved_count;
     struct saved_state saved[FS_GCODE_MOVE_SAVED_STATES];
+    unsigned homing_seen[3]; /* fs_toolhead_homing_count when last looked */
 };
 
 static const char axis_keys[4][2] = {"X", "Y", "Z", "E"};
+
+/* An axis homed since we last looked starts again from its SET_GCODE_OFFSET
+ * alone: a G92 shift does not survive homing. */
+static void follow_homing(struct fs_gcode_move *gm)
+{
+    for (int i = 0; i < 3; i++) {
+        unsigned n = fs_toolhead_homing_count(gm->th, i);
+        if (n != gm->homing_seen[i]) {
+            gm->homing_seen[i] = n;
+            gm->base[i] = gm->homing[i];
+        }
+    }
+}
 
 void fs_gcode_move_get_position(const struct fs_gcode_move *gm, double pos[4])
 {
     double last[4];
     fs_toolhead_get_position(gm->th, last);
-    for (int i = 0; i < 3; i++)
-        pos[i] = last[i] - gm->base[i];
+    for (int i = 0; i < 3; i++) {
+        int rehomed = fs_toolhead_homing_count(gm->th, i) != gm->homing_seen[i];
+        pos[i] = last[i] - (rehomed ? gm->homing[i] : gm->base[i]);
+    }
     pos[3] = (last[3] - gm->base[3]) / gm->extrude_factor;
 }
 
@@ -63,6 +79,7 @@ static int get_float(const struct fs_gcode_command *c, const char *key, double *
 static int target_of(struct fs_gcode_move *gm, const struct fs_gcode_command *c,
                      double last[4], struct fs_error *err)
 {
+    follow_homing(gm);
     fs_toolhead_get_position(gm->th, last);
     for (int i = 0; i < 4; i++) {
         if (!fs_gcode_has(c, axis_keys[i]))
@@ -235,6 +252,7 @@ static int cmd_g92(void *arg, struct fs_gcode *g, const struct fs_gcode_command 
     (void)g;
     struct fs_gcode_move *gm = arg;
     double last[4];
+    follow_homing(gm);
     fs_toolhead_get_position(gm->th, last);
     int any = 0;
     for (int i = 0; i < 4; i++) {
@@ -383,6 +401,7 @@ static int cmd_save_state(void *arg, struct fs_gcode *g, const struct fs_gcode_c
     if (strlen(name) >= STATE_NAME_MAX)
         return fs_error_set(err, "SAVE_GCODE_STATE: NAME longer than %d characters",
                             STATE_NAME_MAX - 1);
+    follow_homing(gm);
     struct saved_state *s = find_state(gm, name);
     if (!s) {
         if (gm->saved_count == FS_GCODE_MOVE_SAVED_STATES)
@@ -418,6 +437,7 @@ static int cmd_restore_state(void *arg, struct fs_gcode *g, const struct fs_gcod
         fs_gcode_get_float(c, "MOVE_SPEED", s->speed, 1e-6, INFINITY, &move_speed, err) < 0)
         return -1;
     double last[4];
+    follow_homing(gm);
     fs_toolhead_get_position(gm->th, last);
     gm->absolute_coord = s->absolute_coord;
     gm->absolute_extrude = s->absolute_extrude;
@@ -443,6 +463,7 @@ static int cmd_set_gcode_offset(void *arg, struct fs_gcode *g,
     struct fs_gcode_move *gm = arg;
     static const char *const adjust_keys[3] = {"X_ADJUST", "Y_ADJUST", "Z_ADJUST"};
     double delta[4] = {0, 0, 0, 0};
+    follow_homing(gm);
     for (int i = 0; i < 3; i++) {
         double offset, v;
         if (fs_gcode_has(c, axis_keys[i])) {
@@ -496,6 +517,7 @@ static int cmd_get_position(void *arg, struct fs_gcode *g, const struct fs_gcode
     struct fs_gcode_move *gm = arg;
     struct fs_toolhead *th = gm->th;
     fs_toolhead_wait_moves(th);
+    follow_homing(gm);
     char steps[256] = "", coords[256] = "";
     size_t ns = 0, nc = 0;
     double stepper_pos[3];

@@ -338,7 +338,10 @@ static int home_axis(struct fs_homing *h, int axis, struct fs_error *err)
             return -1;
     }
     fs_toolhead_get_position(th, pos);
-    return fs_toolhead_set_position(th, pos, 1u << axis, err);
+    if (fs_toolhead_set_position(th, pos, 1u << axis, err) < 0)
+        return -1;
+    fs_toolhead_count_homing(th, axis);
+    return 0;
 }
 
 int fs_homing_home_axes(struct fs_homing *h, unsigned axes, struct fs_error *err)

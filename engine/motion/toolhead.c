@@ -65,7 +65,8 @@ struct fs_toolhead {
     struct fs_stepper *rail_steppers[3];
     struct fs_extruder *extruder;
     int enabled[4]; /* per rail, then the extruder */
-    int e_pa_offset_left; /* the last extruder move ended ahead by pressure advance */
+    int e_pa_offset_left;
+    unsigned homing_count[3]; /* the last extruder move ended ahead by pressure advance */
     struct fs_planner_limits limits;
     struct fs_lookahead la;
     double position[4]; /* commanded: the end of the last queued move */
@@ -338,6 +339,13 @@ int fs_toolhead_set_position(struct fs_toolhead *th, const double pos[4], unsign
 }
 
 unsigned fs_toolhead_homed_axes(const struct fs_toolhead *th) { return th->kin.homed_axes; }
+
+unsigned fs_toolhead_homing_count(const struct fs_toolhead *th, int axis)
+{
+    return th->homing_count[axis];
+}
+
+void fs_toolhead_count_homing(struct fs_toolhead *th, int axis) { th->homing_count[axis]++; }
 
 void fs_toolhead_clear_homed(struct fs_toolhead *th, unsigned axes)
 {

@@ -50,6 +50,10 @@ void fs_toolhead_get_position(const struct fs_toolhead *th, double pos[4]);
 int fs_toolhead_set_position(struct fs_toolhead *th, const double pos[4], unsigned homed_axes,
                              struct fs_error *err);
 unsigned fs_toolhead_homed_axes(const struct fs_toolhead *th);
+/* How many times the axis was homed (G28), so that the G-code layer can
+ * drop a G92 offset on an axis once it is homed again. */
+unsigned fs_toolhead_homing_count(const struct fs_toolhead *th, int axis);
+void fs_toolhead_count_homing(struct fs_toolhead *th, int axis);
 void fs_toolhead_clear_homed(struct fs_toolhead *th, unsigned axes);
 
 /* G4: nothing moves for this long after the queued moves. */

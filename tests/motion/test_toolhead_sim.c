@@ -218,6 +218,16 @@ static void test_g28_homes_x_and_y_onto_their_endstops(void **state)
     assert_near(plant_mm(&r, "stepper_y"), 0.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
     ok(&r, "M114");
     assert_non_null(strstr(r.last_output, "X:0.000 Y:0.000"));
+    /* A G92 shift does not survive homing that axis again. */
+    ok(&r, "G1 X10 Y10 F6000");
+    ok(&r, "G92 X0 Y0");
+    ok(&r, "G28 X");
+    ok(&r, "M114");
+    assert_non_null(strstr(r.last_output, "X:0.000 Y:0.000"));
+    ok(&r, "G1 X20 Y5");
+    ok(&r, "M400");
+    assert_near(plant_mm(&r, "stepper_x"), 20.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
+    assert_near(plant_mm(&r, "stepper_y"), 15.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
     /* Z was not asked for. */
     assert_int_equal(run(&r, "G1 Z5"), -1);
     assert_non_null(strstr(r.err.msg, "Must home axis first"));
