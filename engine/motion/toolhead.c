@@ -66,7 +66,8 @@ struct fs_toolhead {
     struct fs_extruder *extruder;
     int enabled[4]; /* per rail, then the extruder */
     int e_pa_offset_left;
-    unsigned homing_count[3]; /* the last extruder move ended ahead by pressure advance */
+    unsigned homing_count[3];
+    struct fs_trapezoid last_trap; /* the last extruder move ended ahead by pressure advance */
     struct fs_planner_limits limits;
     struct fs_lookahead la;
     double position[4]; /* commanded: the end of the last queued move */
@@ -154,6 +155,7 @@ static int commit_move(void *arg, const struct fs_move *m, struct fs_error *err)
             return -1;
         th->e_pa_offset_left = pa != 0.0 && m->end_v > 0.0;
     }
+    th->last_trap = trap;
     th->print_time += fs_move_duration(m);
     th->moving = 1;
     th->moves++;
@@ -360,6 +362,11 @@ int fs_toolhead_next_start_time(struct fs_toolhead *th, double *print_time,
     ensure_lead(th);
     *print_time = th->print_time;
     return 0;
+}
+
+void fs_toolhead_last_move(const struct fs_toolhead *th, struct fs_trapezoid *trap)
+{
+    *trap = th->last_trap;
 }
 
 void fs_toolhead_note_stopped(struct fs_toolhead *th)

@@ -19,6 +19,7 @@ struct fs_toolhead;
 struct fs_kinematics;
 struct fs_rail_config;
 struct fs_extruder;
+struct fs_trapezoid;
 
 /* Print time is kept at least this far ahead of the MCUs' clocks when a
  * move is handed to the steppers, so no step is ever due in the past. */
@@ -105,6 +106,9 @@ int fs_toolhead_next_start_time(struct fs_toolhead *th, double *print_time,
  * committed at once. */
 int fs_toolhead_homing_move(struct fs_toolhead *th, const double pos[4], double speed,
                             struct fs_error *err);
+/* The timing of the last move handed to the steppers (homing: where the
+ * axis was when the switch closed). */
+void fs_toolhead_last_move(const struct fs_toolhead *th, struct fs_trapezoid *trap);
 /* After steppers were stopped by the MCU (and re-synced): the position is
  * recomputed from the stepper positions, and print time restarts from now. */
 void fs_toolhead_note_stopped(struct fs_toolhead *th);

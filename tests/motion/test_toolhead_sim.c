@@ -503,6 +503,48 @@ static void test_velocity_limits_and_motors_off_as_a_user_sees_them(void **state
     destroy(&r);
 }
 
+/* cartesian_cfg with the X switch wired to a toolboard, and a fast
+ * second pass so that the relay through the host costs several steps. */
+static void two_mcu_config(char *out, size_t cap)
+{
+    static const char from[] = "endstop_pin: ^PB3\n";
+    static const char to[] = "endstop_pin: ^toolboard:PB3\n";
+    static const char slow[] = "second_homing_speed: 10\n";
+    const char *pin = strstr(cartesian_cfg, from);
+    assert_non_null(pin);
+    const char *after = pin + strlen(from);
+    const char *speed = strstr(after, slow);
+    assert_non_null(speed);
+    snprintf(out, cap, "[mcu toolboard]\nserial: /dev/null\n%.*s%s%.*ssecond_homing_speed: 50\n%s",
+             (int)(pin - cartesian_cfg), cartesian_cfg, to, (int)(speed - after), after,
+             speed + strlen(slow));
+}
+
+static void test_endstop_on_another_mcu_homes_through_the_host(void **state)
+{
+    (void)state;
+    static struct rig r;
+    static char cfg[sizeof(cartesian_cfg) + 128];
+    two_mcu_config(cfg, sizeof(cfg));
+    build(&r, cfg, 21);
+    ok(&r, "G28 X Y");
+    /* The relay through the host lets the motor run on past the switch;
+     * the engine knows by how much. */
+    double pos[4];
+    fs_toolhead_get_position(r.printer.toolhead, pos);
+    assert_near(plant_mm(&r, "stepper_x"), pos[0], 1.0 / STEPS_PER_MM_XY + 1e-9);
+    assert_near(pos[0], 0.0, 0.05);
+    ok(&r, "G1 X40 Y20 F6000");
+    ok(&r, "M400");
+    assert_near(plant_mm(&r, "stepper_x"), 40.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
+    /* A broken switch on the toolboard still ends the pass. */
+    sim_world_switch_set_stuck_open(r.host.world, r.sp.switch_ids[0], 1);
+    assert_int_equal(run(&r, "G28 X"), -1);
+    assert_non_null(strstr(r.err.msg, "No trigger on x after full movement"));
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_m114_reports_gcode_coordinates_with_offsets_and_factors),
         cmocka_unit_test(test_cold_extrusion_is_refused_and_travel_still_works),
         cmocka_unit_test(test_velocity_limits_and_motors_off_as_a_user_sees_them),
+        cmocka_unit_test(test_endstop_on_another_mcu_homes_through_the_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
