@@ -62,7 +62,9 @@ int fs_rail_motor_read(struct fs_config_section *s, struct fs_rail_motor *out,
                           err) < 0 ||
         fs_config_get_float_above(s, "rotation_distance", NAN, 0.0, &out->rotation_distance,
                                   err) < 0 ||
-        fs_config_get_str(s, "gear_ratio", "", &gear, err) < 0)
+        fs_config_get_str(s, "gear_ratio", "", &gear, err) < 0 ||
+        fs_config_get_float(s, "step_pulse_duration", 0.0, 0.0, 0.001, &out->step_pulse_s,
+                            err) < 0)
         return -1;
     if (fs_rail_parse_gear_ratio(gear, &out->gear_ratio) < 0)
         return fs_config_error(s, "gear_ratio", err,
@@ -149,6 +151,7 @@ struct fs_stepper *fs_rail_motor_stepper_new(struct fs_printer *p,
         .has_enable = mc->has_enable,
         .enable_pin = mc->enable_pin,
         .step_dist = mc->step_dist,
+        .step_pulse_s = mc->step_pulse_s,
     };
     return fs_stepper_new(&sp, err);
 }

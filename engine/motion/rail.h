@@ -17,6 +17,7 @@ struct fs_rail_motor {
     int microsteps, full_steps;
     double rotation_distance, gear_ratio;
     double step_dist; /* mm per microstep */
+    double step_pulse_s; /* step_pulse_duration; 0: the stepper's default */
 };
 
 struct fs_rail_config {
@@ -29,7 +30,8 @@ struct fs_rail_config {
 };
 
 /* step_pin, dir_pin, enable_pin, microsteps, rotation_distance,
- * full_steps_per_rotation, gear_ratio ("3:1, 2:1": the product). */
+ * full_steps_per_rotation, gear_ratio ("3:1, 2:1": the product),
+ * step_pulse_duration. */
 int fs_rail_motor_read(struct fs_config_section *s, struct fs_rail_motor *out,
                        struct fs_error *err);
 /* Motor options plus endstop_pin, position_endstop, position_min/max,
