@@ -6,6 +6,7 @@
 #include <string.h> /* strcmp */
 
 #include "core/error.h" /* struct fs_error */
+#include "check.h"      /* cli_check */
 #include "demo.h"       /* demo_run */
 
 #define DEMO_DEFAULT_PNG "out/demo.png"
@@ -69,6 +70,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "demo"))
         return cmd_demo(argc - 2, argv + 2);
+    if (argc >= 2 && !strcmp(argv[1], "check"))
+        return cli_check(argc - 2, argv + 2, stdout, stderr);
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
                       !strcmp(argv[1], "help"))) {
         usage(stdout);

@@ -12,6 +12,8 @@
 #ifndef FS_PRINTER_H
 #define FS_PRINTER_H
 
+#include <stdint.h> /* uint32_t */
+
 #include "config/config.h" /* struct fs_config, struct fs_pin_desc */
 
 struct fs_error;
@@ -22,6 +24,11 @@ struct fs_reactor;
 struct fs_toolhead;
 struct fs_heaters;
 struct fs_job;
+struct fs_stepsync;
+struct fs_transport;
+struct fs_gcode_move;
+struct fs_homing;
+struct fs_macro;
 
 #define FS_PRINTER_MAX_MCUS 8
 
@@ -32,11 +39,46 @@ struct fs_printer {
     struct fs_gcode *gcode;
     struct fs_mcu *mcus[FS_PRINTER_MAX_MCUS];
     int mcu_count;
+    struct fs_stepsync *stepsyncs[FS_PRINTER_MAX_MCUS]; /* per MCU, when used */
     /* Modules, NULL while absent. */
     struct fs_toolhead *toolhead;
     struct fs_heaters *heaters;
     struct fs_job *job;
+    struct fs_gcode_move *gcode_move;
+    struct fs_homing *homing;
+    struct fs_macro **macros;
+    int macro_count;
+    /* Set once the printer shut down (Klipper's behaviour until the fault
+     * module routes faults through policies). */
+    int is_shutdown;
+    char shutdown_reason[256];
 };
+
+/* How the printer reaches its MCUs: the simulator's wires, serial ports,
+ * or nothing at all (checking a configuration). */
+struct fs_printer_backend {
+    void *ctx;
+    /* The host end of MCU `name`'s link; serial and baud as configured. */
+    struct fs_transport *(*open_mcu)(void *ctx, const char *name, const char *serial,
+                                     uint32_t baud, struct fs_error *err);
+};
+
+/* Phase 1: reads and validates the whole configuration, creating every
+ * module; reports every unknown section or option. No MCU is contacted. */
+int fs_printer_init(struct fs_printer *p, struct fs_reactor *reactor,
+                    const struct fs_logger *log, struct fs_config *cfg,
+                    const struct fs_printer_backend *backend, struct fs_error *err);
+/* Phases 2..5: connect, build, configure, ready. */
+int fs_printer_start(struct fs_printer *p, double timeout_s, struct fs_error *err);
+void fs_printer_free(struct fs_printer *p);
+
+/* Everything off on every MCU (emergency_stop), heaters off, the job in
+ * its error state; the reason is kept for reports. Safe from timers. */
+void fs_printer_shutdown(struct fs_printer *p, const char *reason);
+
+/* The stepsync of an MCU that drives steppers (made on first use). */
+struct fs_stepsync *fs_printer_stepsync(struct fs_printer *p, struct fs_mcu *mcu,
+                                        struct fs_error *err);
 
 /* The MCU named in a config ("mcu", "toolboard"), or NULL. */
 struct fs_mcu *fs_printer_mcu(const struct fs_printer *p, const char *name);

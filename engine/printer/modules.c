@@ -1,0 +1,120 @@
+/* The printer's modules in load order. Heaters come first (the extruder's
+ * cold-extrusion check looks them up), then the toolhead with its rails and
+ * extruder, homing and the G-code move layer, the print job, and last the
+ * macros, which may call any command registered before them. */
+#include "printer/modules.h"
+
+#include <stdio.h>  /* snprintf */
+#include <stdlib.h> /* calloc, free */
+#include <string.h> /* strcmp */
+
+#include "config/config.h"    /* fs_config_section_* */
+#include "core/error.h"       /* fs_error_set */
+#include "gcode/macro.h"      /* fs_macro_from_config */
+#include "job/job.h"          /* fs_job_new */
+#include "motion/gcode_move.h" /* fs_gcode_move_new */
+#include "motion/homing.h"    /* fs_homing_new */
+#include "motion/toolhead.h"  /* fs_toolhead_new */
+#include "printer/printer.h"  /* struct fs_printer */
+#include "printer/status.h"   /* fs_printer_status_lookup */
+#include "thermal/heaters.h"  /* fs_heaters_new */
+
+/* verify_heater and sensor faults: for now the printer shuts down, as the
+ * common host does; the fault module will route these through policies. */
+static void on_heater_fault(void *arg, const char *heater, enum fs_heater_fault kind,
+                            const char *reason)
+{
+    (void)heater;
+    (void)kind;
+    fs_printer_shutdown(arg, reason);
+}
+
+static void on_emergency(void *arg, const char *reason)
+{
+    fs_printer_shutdown(arg, reason);
+}
+
+static int add_macros(struct fs_printer *p, struct fs_error *err)
+{
+    struct fs_config *cfg = p->config;
+    int count = 0;
+    for (int i = 0; i < fs_config_section_count(cfg); i++)
+        if (!strcmp(fs_config_section_kind(fs_config_section_at(cfg, i)), "gcode_macro"))
+            count++;
+    if (!count)
+        return 0;
+    p->macros = calloc((size_t)count, sizeof(*p->macros));
+    if (!p->macros)
+        return fs_error_set(err, "out of memory for %d macros", count);
+    for (int i = 0; i < fs_config_section_count(cfg); i++) {
+        struct fs_config_section *s = fs_config_section_at(cfg, i);
+        if (strcmp(fs_config_section_kind(s), "gcode_macro"))
+            continue;
+        struct fs_macro *m = fs_macro_from_config(s, err);
+        if (!m)
+            return -1;
+        p->macros[p->macro_count++] = m;
+        if (fs_macro_register(p->gcode, m, fs_printer_status_lookup, p, err) < 0)
+            return fs_error_prefix(err, "%s: [%s] ", fs_config_section_where(s),
+                                   fs_config_section_name(s));
+    }
+    return 0;
+}
+
+int fs_printer_modules_init(struct fs_printer *p, struct fs_error *err)
+{
+    p->heaters = fs_heaters_new(p, err);
+    if (!p->heaters)
+        return -1;
+    fs_heaters_set_fault_handler(p->heaters, on_heater_fault, p);
+    p->toolhead = fs_toolhead_new(p, err);
+    if (!p->toolhead)
+        return -1;
+    p->homing = fs_homing_new(p->toolhead, err);
+    if (!p->homing)
+        return -1;
+    p->gcode_move = fs_gcode_move_new(p->toolhead, p->gcode, err);
+    if (!p->gcode_move)
+        return -1;
+    struct fs_job_config jc;
+    if (fs_job_config_read(p->config, &jc, err) < 0 || fs_job_new(p, &jc, &p->job, err) < 0)
+        return -1;
+    fs_job_set_emergency_handler(p->job, on_emergency, p);
+    return add_macros(p, err);
+}
+
+int fs_printer_modules_ready(struct fs_printer *p, struct fs_error *err)
+{
+    (void)p;
+    (void)err;
+    return 0;
+}
+
+void fs_printer_modules_shutdown(struct fs_printer *p, const char *reason)
+{
+    if (p->heaters)
+        fs_heaters_turn_off_all(p->heaters);
+    if (p->job)
+        fs_job_emergency_stop(p->job, reason);
+}
+
+void fs_printer_modules_free(struct fs_printer *p)
+{
+    for (int i = 0; i < p->macro_count; i++)
+        fs_macro_free(p->macros[i]);
+    free(p->macros);
+    p->macros = NULL;
+    p->macro_count = 0;
+    /* The dispatcher still holds the job's handlers; the printer frees the
+     * dispatcher right after this, and nothing runs in between. */
+    fs_job_free(p->job);
+    fs_gcode_move_free(p->gcode_move);
+    fs_homing_free(p->homing);
+    fs_toolhead_free(p->toolhead);
+    fs_heaters_free(p->heaters);
+    p->job = NULL;
+    p->gcode_move = NULL;
+    p->homing = NULL;
+    p->toolhead = NULL;
+    p->heaters = NULL;
+}
