@@ -67,7 +67,15 @@ struct fs_toolhead {
     int enabled[4]; /* per rail, then the extruder */
     int e_pa_offset_left;
     unsigned homing_count[3];
-    struct fs_trapezoid last_trap; /* the last extruder move ended ahead by pressure advance */
+    struct fs_trapezoid last_trap;
+    /* Moves queued and committed since start; callbacks wait for a count. */
+    long long queued_seq;
+    struct {
+        long long seq;
+        fs_toolhead_time_fn fn;
+        void *arg;
+    } callbacks[FS_TOOLHEAD_CALLBACKS];
+    int callback_count; /* the last extruder move ended ahead by pressure advance */
     struct fs_planner_limits limits;
     struct fs_lookahead la;
     double position[4]; /* commanded: the end of the last queued move */
@@ -117,6 +125,47 @@ static int enable_if_needed(struct fs_toolhead *th, int i, double print_time,
     return fs_stepper_set_enable(stepper_at(th, i), print_time - STEPPER_ENABLE_LEAD_S, 1, err);
 }
 
+/* Calls the callbacks waiting for moves up to `seq` (in order). */
+static void run_callbacks(struct fs_toolhead *th, long long seq);
+
+/* After a failed commit the planner dropped what was queued: nothing is
+ * left to wait for. */
+static void drop_queue(struct fs_toolhead *th)
+{
+    th->queued_seq = th->moves;
+    run_callbacks(th, th->moves);
+}
+
+static void run_callbacks(struct fs_toolhead *th, long long seq)
+{
+    int kept = 0;
+    for (int i = 0; i < th->callback_count; i++) {
+        if (th->callbacks[i].seq <= seq)
+            th->callbacks[i].fn(th->callbacks[i].arg, th->print_time);
+        else
+            th->callbacks[kept++] = th->callbacks[i];
+    }
+    th->callback_count = kept;
+}
+
+int fs_toolhead_at_queue_end(struct fs_toolhead *th, fs_toolhead_time_fn fn, void *arg,
+                             struct fs_error *err)
+{
+    if (th->queued_seq == th->moves) {
+        ensure_lead(th);
+        fn(arg, th->print_time);
+        return 0;
+    }
+    if (th->callback_count == FS_TOOLHEAD_CALLBACKS)
+        return fs_error_set(err, "toolhead: more than %d commands wait for queued moves",
+                            FS_TOOLHEAD_CALLBACKS);
+    th->callbacks[th->callback_count].seq = th->queued_seq;
+    th->callbacks[th->callback_count].fn = fn;
+    th->callbacks[th->callback_count].arg = arg;
+    th->callback_count++;
+    return 0;
+}
+
 /* Hands one planned move to the steppers. */
 static int commit_move(void *arg, const struct fs_move *m, struct fs_error *err)
 {
@@ -159,6 +208,7 @@ static int commit_move(void *arg, const struct fs_move *m, struct fs_error *err)
     th->print_time += fs_move_duration(m);
     th->moving = 1;
     th->moves++;
+    run_callbacks(th, th->moves);
     return 0;
 }
 
@@ -186,8 +236,10 @@ static int flush_due_steps(struct fs_toolhead *th, struct fs_error *err)
 
 static int commit_all(struct fs_toolhead *th, struct fs_error *err)
 {
-    if (fs_lookahead_flush(&th->la, commit_move, th, err) < 0)
+    if (fs_lookahead_flush(&th->la, commit_move, th, err) < 0) {
+        drop_queue(th);
         return -1;
+    }
     return flush_due_steps(th, err);
 }
 
@@ -202,8 +254,10 @@ static double toolhead_timer(struct fs_timer *t, double eventtime)
     struct fs_toolhead *th = t->arg;
     double est = fs_toolhead_estimated_print_time(th);
     if (th->la.count > 0 && th->print_time - est <= FS_TOOLHEAD_LOOKAHEAD_S &&
-        fs_lookahead_flush(&th->la, commit_move, th, &th->pending) < 0)
+        fs_lookahead_flush(&th->la, commit_move, th, &th->pending) < 0) {
+        drop_queue(th);
         keep_error(th);
+    }
     if (flush_due_steps(th, &th->pending) < 0)
         keep_error(th);
     double left = th->print_time - est;
@@ -281,8 +335,11 @@ static int queue_move(struct fs_toolhead *th, const double pos[4], double speed,
         }
     }
     long long committed = th->moves;
-    if (fs_lookahead_add(&th->la, &m, commit_move, th, err) < 0)
+    if (fs_lookahead_add(&th->la, &m, commit_move, th, err) < 0) {
+        drop_queue(th);
         return -1;
+    }
+    th->queued_seq++;
     memcpy(th->position, pos, sizeof(th->position));
     /* A full queue commits its older half: send what is due of it now. */
     if (th->moves != committed && flush_due_steps(th, err) < 0)
@@ -337,6 +394,7 @@ int fs_toolhead_set_position(struct fs_toolhead *th, const double pos[4], unsign
     th->kin.homed_axes |= homed_axes & 0x7u;
     /* The new position starts from rest: no junction with the old path. */
     fs_lookahead_reset(&th->la);
+    drop_queue(th);
     return 0;
 }
 
@@ -372,6 +430,7 @@ void fs_toolhead_last_move(const struct fs_toolhead *th, struct fs_trapezoid *tr
 void fs_toolhead_note_stopped(struct fs_toolhead *th)
 {
     fs_lookahead_reset(&th->la);
+    drop_queue(th);
     /* Commands already sent hold move-queue slots until their planned
      * time as far as the stepsync knows, although the MCU dropped them:
      * new motion starts after the last step that was sent. */

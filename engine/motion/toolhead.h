@@ -68,8 +68,19 @@ int fs_toolhead_flush(struct fs_toolhead *th, struct fs_error *err);
 /* SET_VELOCITY_LIMIT / M204; NAN leaves a value unchanged. */
 void fs_toolhead_set_limits(struct fs_toolhead *th, double velocity, double accel,
                             double min_cruise_ratio, double square_corner_velocity);
-/* Print time at the end of everything queued (commits the queue). */
+/* Print time at the end of everything queued (commits the queue: the head
+ * stops there). */
 double fs_toolhead_get_print_time(struct fs_toolhead *th);
+/* Without stopping the head: fn(arg, print_time) is called once the moves
+ * queued so far have their times, with the time the last of them ends (at
+ * once when nothing is queued). For commands that act in step with the
+ * moves (M106 between two extrusions). fn runs from the toolhead's timer
+ * or inside a move call: it must not wait. At most FS_TOOLHEAD_CALLBACKS
+ * can wait at a time. */
+#define FS_TOOLHEAD_CALLBACKS 32
+typedef void (*fs_toolhead_time_fn)(void *arg, double print_time);
+int fs_toolhead_at_queue_end(struct fs_toolhead *th, fs_toolhead_time_fn fn, void *arg,
+                             struct fs_error *err);
 
 struct fs_toolhead_status {
     double position[4];

@@ -503,6 +503,46 @@ static void test_velocity_limits_and_motors_off_as_a_user_sees_them(void **state
     destroy(&r);
 }
 
+struct time_note {
+    int calls;
+    double print_time;
+};
+
+static void note_time(void *arg, double print_time)
+{
+    struct time_note *n = arg;
+    n->calls++;
+    n->print_time = print_time;
+}
+
+static void test_queue_end_callback_waits_for_the_queued_moves_without_stopping(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r, cartesian_cfg, 22);
+    ok(&r, "G28 X Y");
+    struct fs_toolhead *th = r.printer.toolhead;
+    struct time_note idle = {0, 0.0}, queued = {0, 0.0};
+    struct fs_error err = {{0}};
+    /* Nothing queued: at once, and not in the past. */
+    assert_int_equal(fs_toolhead_at_queue_end(th, note_time, &idle, &err), 0);
+    assert_int_equal(idle.calls, 1);
+    assert_true(idle.print_time > fs_toolhead_estimated_print_time(th));
+    ok(&r, "G1 X10 F6000");
+    ok(&r, "G1 X20 Y5");
+    assert_int_equal(fs_toolhead_at_queue_end(th, note_time, &queued, &err), 0);
+    ok(&r, "G1 X30 Y5");
+    assert_int_equal(queued.calls, 0); /* the moves are still being planned */
+    sim_host_run_for(&r.host, 3.0);
+    assert_int_equal(queued.calls, 1);
+    struct fs_toolhead_status st;
+    fs_toolhead_get_status(th, &st);
+    /* Called with the end of the second move, before the third's. */
+    assert_true(queued.print_time > idle.print_time && queued.print_time < st.print_time);
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
 /* cartesian_cfg with the X switch wired to a toolboard, and a fast
  * second pass so that the relay through the host costs several steps. */
 static void two_mcu_config(char *out, size_t cap)
@@ -559,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_cold_extrusion_is_refused_and_travel_still_works),
         cmocka_unit_test(test_velocity_limits_and_motors_off_as_a_user_sees_them),
         cmocka_unit_test(test_endstop_on_another_mcu_homes_through_the_host),
+        cmocka_unit_test(test_queue_end_callback_waits_for_the_queued_moves_without_stopping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
