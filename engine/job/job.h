@@ -113,6 +113,9 @@ int fs_job_has_work(const struct fs_job *job);
  * a name that resolves outside it (.., symlinks) is refused. Selecting
  * while printing or paused is refused. */
 int fs_job_select_file(struct fs_job *job, const char *name, struct fs_error *err);
+/* For the program's own command line (`failsoft sim FILE`): any local file,
+ * whoever runs the program may read it anyway. Never reachable from G-code. */
+int fs_job_select_path(struct fs_job *job, const char *path, struct fs_error *err);
 /* Starts the selected file from its current position (M24, SDCARD_PRINT_FILE). */
 int fs_job_start(struct fs_job *job, struct fs_error *err);
 /* M26: only while not printing. */

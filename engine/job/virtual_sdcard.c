@@ -59,6 +59,23 @@ int fs_job_select_file(struct fs_job *job, const char *name, struct fs_error *er
     return fs_job_open_file(job, resolved, name, err);
 }
 
+int fs_job_select_path(struct fs_job *job, const char *path, struct fs_error *err)
+{
+    char resolved[PATH_MAX];
+    struct stat st;
+    if (job->state == FS_JOB_PRINTING || job->state == FS_JOB_PAUSED)
+        return fs_error_set(err, "a print is running; cancel it first");
+    if (!realpath(path, resolved))
+        return fs_error_set(err, "unable to open '%s': %s", path, strerror(errno));
+    if (stat(resolved, &st) != 0 || !S_ISREG(st.st_mode))
+        return fs_error_set(err, "'%s' is not a file", path);
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    if (strlen(name) >= FS_JOB_NAME_MAX)
+        return fs_error_set(err, "file name '%.40s...' is too long", name);
+    return fs_job_open_file(job, resolved, name, err);
+}
+
 /* ---- M20: listing ---- */
 
 struct sdcard_entry {
