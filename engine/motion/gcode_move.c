@@ -13,12 +13,14 @@
 #include <stdlib.h> /* calloc, free */
 #include <string.h> /* strcmp, strncpy */
 
+#include "config/config.h"     /* fs_config_get_section */
 #include "core/error.h"        /* fs_error_set */
 #include "gcode/gcode.h"       /* fs_gcode_* */
 #include "motion/kinematics.h" /* fs_kinematics_calc_position */
 #include "motion/lookahead.h"  /* FS_AXIS_* */
 #include "motion/stepper.h"    /* fs_stepper_get_position */
 #include "motion/toolhead.h"   /* fs_toolhead_* */
+#include "printer/printer.h"   /* struct fs_printer (its config) */
 
 #define DEFAULT_SPEED_MM_S 25.0
 #define STATE_NAME_MAX 48
@@ -41,6 +43,7 @@ struct fs_gcode_move {
     int saved_count;
     struct saved_state saved[FS_GCODE_MOVE_SAVED_STATES];
     unsigned homing_seen[3]; /* fs_toolhead_homing_count when last looked */
+    double arc_segment_mm;
 };
 
 static const char axis_keys[4][2] = {"X", "Y", "Z", "E"};
@@ -176,7 +179,7 @@ static int cmd_arc(void *arg, struct fs_gcode *g, const struct fs_gcode_command 
     while (sweep <= 1e-9)
         sweep += 2.0 * M_PI; /* same start and end: a full circle */
     double length = hypot(sweep * radius, end[2] - start[2]);
-    int segments = (int)ceil(length / FS_GCODE_MOVE_ARC_SEGMENT_MM);
+    int segments = (int)ceil(length / gm->arc_segment_mm);
     if (segments < 1)
         segments = 1;
     double speed = gm->speed * gm->speed_factor;
@@ -606,6 +609,15 @@ struct fs_gcode_move *fs_gcode_move_new(struct fs_toolhead *th, struct fs_gcode 
     gm->absolute_coord = gm->absolute_extrude = 1;
     gm->speed = DEFAULT_SPEED_MM_S;
     gm->speed_factor = gm->extrude_factor = 1.0;
+    gm->arc_segment_mm = FS_GCODE_MOVE_ARC_SEGMENT_MM;
+    struct fs_printer *p = fs_toolhead_printer(th);
+    struct fs_config_section *arcs = p->config ? fs_config_get_section(p->config, "gcode_arcs")
+                                               : NULL;
+    if (arcs && fs_config_get_float_above(arcs, "resolution", FS_GCODE_MOVE_ARC_SEGMENT_MM, 0.0,
+                                          &gm->arc_segment_mm, err) < 0) {
+        free(gm);
+        return NULL;
+    }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (fs_gcode_register(g, commands[i].name, commands[i].fn, gm, commands[i].help,
                               err) < 0) {

@@ -15,9 +15,11 @@ struct fs_gcode_move;
 struct fs_toolhead;
 
 #define FS_GCODE_MOVE_SAVED_STATES 16
-/* Arcs are cut into straight segments of about this length (mm). */
+/* Arcs are cut into straight segments of about this length (mm), or of
+ * [gcode_arcs] resolution when the configuration has that section. */
 #define FS_GCODE_MOVE_ARC_SEGMENT_MM 1.0
 
+/* Reads [gcode_arcs] (optional) and registers the commands with g. */
 struct fs_gcode_move *fs_gcode_move_new(struct fs_toolhead *th, struct fs_gcode *g,
                                         struct fs_error *err);
 void fs_gcode_move_free(struct fs_gcode_move *gm);

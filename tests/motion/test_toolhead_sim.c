@@ -408,6 +408,32 @@ static void test_arcs_end_exactly_on_their_end_point(void **state)
     destroy(&r);
 }
 
+static long long moves_for_half_circle(const char *cfg, uint64_t seed)
+{
+    static struct rig r;
+    build(&r, cfg, seed);
+    ok(&r, "G28");
+    ok(&r, "G1 X50 Y50 F6000");
+    ok(&r, "M400");
+    struct fs_toolhead_status before, after;
+    fs_toolhead_get_status(r.printer.toolhead, &before);
+    ok(&r, "G2 X70 Y50 I10 J0"); /* 31.4 mm of arc */
+    ok(&r, "M400");
+    fs_toolhead_get_status(r.printer.toolhead, &after);
+    assert_plant_at(&r, 70.0, 50.0, 0.0);
+    destroy(&r);
+    return after.moves - before.moves;
+}
+
+static void test_arc_resolution_sets_the_segment_length(void **state)
+{
+    (void)state;
+    static char cfg[sizeof(cartesian_cfg) + 64];
+    snprintf(cfg, sizeof(cfg), "%s[gcode_arcs]\nresolution: 5\n", cartesian_cfg);
+    assert_int_equal(moves_for_half_circle(cartesian_cfg, 23), 32);
+    assert_int_equal(moves_for_half_circle(cfg, 24), 7);
+}
+
 static void test_m114_reports_gcode_coordinates_with_offsets_and_factors(void **state)
 {
     (void)state;
@@ -595,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_corexy_homes_and_moves_the_head_where_commanded),
         cmocka_unit_test(test_long_random_sequence_never_schedules_a_step_in_the_past),
         cmocka_unit_test(test_arcs_end_exactly_on_their_end_point),
+        cmocka_unit_test(test_arc_resolution_sets_the_segment_length),
         cmocka_unit_test(test_m114_reports_gcode_coordinates_with_offsets_and_factors),
         cmocka_unit_test(test_cold_extrusion_is_refused_and_travel_still_works),
         cmocka_unit_test(test_velocity_limits_and_motors_off_as_a_user_sees_them),
