@@ -136,6 +136,7 @@ void fs_lookahead_reset(struct fs_lookahead *la)
     la->count = 0;
     la->has_prev = 0;
     la->start_v2 = 0.0;
+    la->queued_time = 0.0;
 }
 
 static void set_times(struct fs_move *m, double start_v2, double cruise_v2, double end_v2)
@@ -242,6 +243,12 @@ void fs_lookahead_plan(struct fs_lookahead *la)
     }
 }
 
+/* A move can take no less than its length at its top speed. */
+static double shortest_duration(const struct fs_move *m)
+{
+    return m->max_cruise_v2 > 0.0 ? m->move_d / sqrt(m->max_cruise_v2) : 0.0;
+}
+
 static int commit_first(struct fs_lookahead *la, int count, fs_lookahead_commit_fn commit,
                         void *arg, struct fs_error *err)
 {
@@ -256,19 +263,24 @@ static int commit_first(struct fs_lookahead *la, int count, fs_lookahead_commit_
     la->start_v2 = count < la->count ? end_v * end_v : 0.0;
     memmove(&la->moves[0], &la->moves[count], sizeof(la->moves[0]) * (size_t)(la->count - count));
     la->count -= count;
+    la->queued_time = 0.0;
+    for (int i = 0; i < la->count; i++)
+        la->queued_time += shortest_duration(&la->moves[i]);
     return 0;
 }
 
 int fs_lookahead_add(struct fs_lookahead *la, const struct fs_move *m,
                      fs_lookahead_commit_fn commit, void *arg, struct fs_error *err)
 {
-    if (la->count == FS_LOOKAHEAD_MAX) {
+    if (la->count == FS_LOOKAHEAD_MAX ||
+        (la->count >= 2 && la->queued_time > FS_LOOKAHEAD_MAX_TIME_S)) {
         fs_lookahead_plan(la);
-        if (commit_first(la, FS_LOOKAHEAD_MAX / 2, commit, arg, err) < 0)
+        if (commit_first(la, (la->count + 1) / 2, commit, arg, err) < 0)
             return -1;
     }
     struct fs_move *slot = &la->moves[la->count++];
     *slot = *m;
+    la->queued_time += shortest_duration(m);
     slot->max_start_v2 = la->has_prev ? fs_lookahead_junction_v2(&la->prev, m, &la->limits)
                                       : 0.0;
     la->prev = *slot;

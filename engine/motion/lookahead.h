@@ -23,6 +23,11 @@
 /* Moves held before the oldest are committed. Committing assumes the head
  * stops after the last queued move, so a longer queue only buys speed. */
 #define FS_LOOKAHEAD_MAX 64
+/* ...and at most this much motion (at full cruise speed): slow moves must
+ * not pile up tens of seconds ahead, since commands timed to the end of
+ * the queue (fans, heaters) travel as 32-bit MCU clocks, which reach only
+ * about 40 s ahead on a 50 MHz MCU. */
+#define FS_LOOKAHEAD_MAX_TIME_S 2.0
 
 struct fs_error;
 
@@ -68,13 +73,15 @@ struct fs_lookahead {
     struct fs_move prev;  /* the last move added (for the next junction) */
     int has_prev;
     double start_v2;      /* speed at the start of the queue (already committed) */
+    double queued_time;   /* sum of the queued moves' shortest durations */
     struct fs_planner_limits limits;
 };
 
 void fs_lookahead_init(struct fs_lookahead *la, const struct fs_planner_limits *lim);
 void fs_lookahead_set_limits(struct fs_lookahead *la, const struct fs_planner_limits *lim);
 /* Queues a move (its junction with the previous one computed here). When
- * the queue is full the older half is planned and committed. */
+ * the queue is full, or holds more than FS_LOOKAHEAD_MAX_TIME_S of motion,
+ * the older half is planned and committed. */
 int fs_lookahead_add(struct fs_lookahead *la, const struct fs_move *m,
                      fs_lookahead_commit_fn commit, void *arg, struct fs_error *err);
 /* Plans every queued move to end at rest and commits them all. */

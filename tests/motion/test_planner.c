@@ -199,6 +199,34 @@ static void test_long_queue_speeds_are_reachable_and_continuous(void **state)
     plan_line(97, 0.05, 0.7);
 }
 
+/* Slow moves must not pile up: commands timed to the end of the queue (a
+ * fan switched off after the last line) must stay within the MCU clock's
+ * reach, tens of seconds at most. */
+static void test_queue_holds_at_most_a_few_seconds_of_slow_moves(void **state)
+{
+    (void)state;
+    static struct fs_lookahead la;
+    static struct committed c;
+    struct fs_planner_limits l = limits(3000.0, 0.5);
+    memset(&c, 0, sizeof(c));
+    fs_lookahead_init(&la, &l);
+    /* A zig-zag of 20 mm lines at 10 mm/s: 2 s each, 40 of them. */
+    for (int i = 0; i < 40; i++) {
+        double from[4] = {0, i * 0.4, 0, 0}, to[4] = {20, i * 0.4, 0, 0};
+        if (i % 2) {
+            from[0] = 20;
+            to[0] = 0;
+        }
+        add(&la, &c, from, to, 10.0);
+        assert_true(la.queued_time <= FS_LOOKAHEAD_MAX_TIME_S + 2.0 + 1e-9);
+        assert_true(la.count <= 2);
+    }
+    flush(&la, &c);
+    assert_int_equal(c.count, 40);
+    for (int i = 1; i < c.count; i++)
+        assert_true(fabs(c.moves[i - 1].end_v - c.moves[i].start_v) < 1e-9);
+}
+
 static void test_z_moves_obey_the_z_limits(void **state)
 {
     (void)state;
@@ -242,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_minimum_cruise_ratio_keeps_half_the_move_at_cruise),
         cmocka_unit_test(test_minimum_cruise_ratio_applies_across_short_moves),
         cmocka_unit_test(test_long_queue_speeds_are_reachable_and_continuous),
+        cmocka_unit_test(test_queue_holds_at_most_a_few_seconds_of_slow_moves),
         cmocka_unit_test(test_z_moves_obey_the_z_limits),
         cmocka_unit_test(test_extrude_only_moves_use_the_extruder_limits),
     };

@@ -1,0 +1,273 @@
+/* The simulated printing session: setup, the job loop, the hold sampler
+ * and the report. */
+#include "sim_session.h"
+
+#include <cjson/cJSON.h> /* cJSON */
+#include <math.h>        /* fabs, isnan, NAN */
+#include <stdlib.h>      /* calloc, free */
+#include <string.h>      /* strcmp, strncmp */
+#include <time.h>        /* clock_gettime */
+
+#include "config/config.h"     /* fs_config_load */
+#include "core/error.h"        /* struct fs_error */
+#include "core/log.h"          /* struct fs_logger */
+#include "core/reactor.h"      /* fs_timer */
+#include "gcode/gcode.h"       /* fs_gcode_set_output */
+#include "job/job.h"           /* fs_job_* */
+#include "motion/gcode_move.h" /* fs_gcode_move_get_position */
+#include "motion/toolhead.h"   /* fs_toolhead_* */
+#include "printer/printer.h"   /* fs_printer_* */
+#include "sim_printer.h"       /* sim_printer_build */
+#include "thermal/heaters.h"   /* fs_heaters_status */
+
+#define LINES_PER_TURN 256
+#define PROGRESS_INTERVAL_S 0.2
+#define HOLD_SAMPLE_S 0.25
+#define HOLD_SETTLED_C 1.0
+#define MAX_TRACKED_HEATERS 8
+
+/* How well each heater holds its target, seen from the plant: after the
+ * block first comes within HOLD_SETTLED_C of a new target, the largest
+ * distance from it until the target changes. */
+struct hold_tracker {
+    double target;
+    int settled;
+    double max_deviation; /* NAN until a target was held */
+};
+
+struct sim_session {
+    FILE *err_out;
+    struct sim_host host;
+    struct sim_printer plant;
+    struct fs_config *cfg;
+    struct fs_printer printer;
+    struct fs_logger log;
+    int host_ready, printer_ready;
+    double start_sim, start_wall, end_sim, end_wall;
+    double e_start;
+    struct fs_timer hold_timer;
+    struct hold_tracker hold[MAX_TRACKED_HEATERS];
+};
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static struct fs_transport *open_sim_mcu(void *ctx, const char *name, const char *serial,
+                                         uint32_t baud, struct fs_error *err)
+{
+    (void)serial;
+    (void)baud;
+    struct fs_transport *t = sim_world_transport(((struct sim_host *)ctx)->world, name);
+    if (!t)
+        fs_error_set(err, "the simulated printer has no mcu '%s'", name);
+    return t;
+}
+
+static void log_sink(void *arg, enum fs_log_level level, const char *msg)
+{
+    struct sim_session *s = arg;
+    if (s->err_out && level >= FS_LOG_WARN)
+        fprintf(s->err_out, "%s: %s\n", fs_log_level_name(level), msg);
+}
+
+static void gcode_output(void *arg, const char *text)
+{
+    struct sim_session *s = arg;
+    if (s->err_out && !strncmp(text, "!! ", 3))
+        fprintf(s->err_out, "%s\n", text);
+}
+
+static double sample_holds(struct fs_timer *t, double eventtime)
+{
+    struct sim_session *s = t->arg;
+    struct fs_heaters *heaters = s->printer.heaters;
+    for (int i = 0; i < fs_heaters_count(heaters) && i < MAX_TRACKED_HEATERS; i++) {
+        struct fs_heater_status hs;
+        int plant_id;
+        if (fs_heaters_status(heaters, i, &hs) < 0 || !hs.is_heater ||
+            (plant_id = sim_printer_heater(&s->plant, hs.name)) < 0)
+            continue;
+        struct hold_tracker *h = &s->hold[i];
+        if (hs.target_c != h->target) {
+            h->target = hs.target_c;
+            h->settled = 0;
+        }
+        if (h->target <= 0.0)
+            continue;
+        double dev = fabs(sim_world_heater_temp_c(s->host.world, plant_id) - h->target);
+        if (!h->settled && dev <= HOLD_SETTLED_C)
+            h->settled = 1;
+        if (h->settled && (isnan(h->max_deviation) || dev > h->max_deviation))
+            h->max_deviation = dev;
+    }
+    return eventtime + HOLD_SAMPLE_S;
+}
+
+struct sim_session *sim_session_open(const char *config_path, uint64_t seed, FILE *err_out,
+                                     struct fs_error *err)
+{
+    struct sim_session *s = calloc(1, sizeof(*s));
+    if (!s) {
+        fs_error_set(err, "out of memory");
+        return NULL;
+    }
+    s->err_out = err_out;
+    s->log = (struct fs_logger){log_sink, s, FS_LOG_INFO};
+    if (fs_config_load(config_path, &s->cfg, err) < 0 ||
+        sim_host_init(&s->host, seed, &s->log, err) < 0)
+        goto fail;
+    s->host_ready = 1;
+    if (sim_printer_build(&s->host, s->cfg, &s->plant, err) < 0)
+        goto fail;
+    struct fs_printer_backend backend = {&s->host, open_sim_mcu};
+    s->printer_ready = 1;
+    if (fs_printer_init(&s->printer, &s->host.reactor, &s->log, s->cfg, &backend, err) < 0)
+        goto fail;
+    fs_gcode_set_output(s->printer.gcode, gcode_output, s);
+    if (fs_printer_start(&s->printer, 5.0, err) < 0)
+        goto fail;
+    fs_timer_init(&s->hold_timer, sample_holds, s);
+    return s;
+fail:
+    sim_session_close(s);
+    return NULL;
+}
+
+void sim_session_close(struct sim_session *s)
+{
+    if (!s)
+        return;
+    if (s->host_ready)
+        fs_reactor_timer_cancel(&s->host.reactor, &s->hold_timer);
+    if (s->printer_ready)
+        fs_printer_free(&s->printer);
+    if (s->host_ready)
+        sim_host_free(&s->host);
+    fs_config_free(s->cfg);
+    free(s);
+}
+
+static void draw_progress(struct sim_session *s, FILE *out, double fraction)
+{
+    const int width = 40;
+    int filled = (int)(fraction * width + 0.5);
+    fprintf(out, "\r[%.*s%*s] %5.1f%%  sim %7.1f s", filled,
+            "########################################", width - filled, "", fraction * 100.0,
+            sim_host_now(&s->host) - s->start_sim);
+    fflush(out);
+}
+
+int sim_session_print(struct sim_session *s, const char *gcode_path, FILE *progress_out,
+                      struct fs_error *err)
+{
+    struct fs_job *job = s->printer.job;
+    if (fs_job_select_path(job, gcode_path, err) < 0)
+        return -1;
+    double pos[4];
+    fs_toolhead_get_position(s->printer.toolhead, pos);
+    s->e_start = pos[3];
+    s->start_sim = sim_host_now(&s->host);
+    s->start_wall = wall_now();
+    for (int i = 0; i < MAX_TRACKED_HEATERS; i++)
+        s->hold[i] = (struct hold_tracker){0.0, 0, NAN};
+    fs_reactor_timer_set(&s->host.reactor, &s->hold_timer, s->start_sim);
+    if (fs_job_start(job, err) < 0)
+        return -1;
+    double next_draw = s->start_wall;
+    while (fs_job_has_work(job) && !s->printer.is_shutdown) {
+        fs_job_run(job, LINES_PER_TURN);
+        if (progress_out && wall_now() >= next_draw) {
+            struct fs_job_status st;
+            fs_job_get_status(job, &st);
+            draw_progress(s, progress_out, st.progress);
+            next_draw = wall_now() + PROGRESS_INTERVAL_S;
+        }
+    }
+    if (!s->printer.is_shutdown)
+        fs_toolhead_wait_moves(s->printer.toolhead);
+    if (progress_out) {
+        draw_progress(s, progress_out, 1.0);
+        fputc('\n', progress_out);
+    }
+    s->end_sim = sim_host_now(&s->host);
+    s->end_wall = wall_now();
+    fs_reactor_timer_cancel(&s->host.reactor, &s->hold_timer);
+    return 0;
+}
+
+int sim_session_run_line(struct sim_session *s, const char *line, struct fs_error *err)
+{
+    return fs_gcode_run_line(s->printer.gcode, line, "console", err);
+}
+
+static cJSON *position_array(const double pos[4])
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < 4; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(pos[i]));
+    return a;
+}
+
+static void add_heaters(struct sim_session *s, cJSON *r)
+{
+    struct fs_printer *p = &s->printer;
+    cJSON *heaters = cJSON_AddObjectToObject(r, "heaters");
+    for (int i = 0; i < fs_heaters_count(p->heaters); i++) {
+        struct fs_heater_status hs;
+        if (fs_heaters_status(p->heaters, i, &hs) < 0)
+            continue;
+        cJSON *h = cJSON_AddObjectToObject(heaters, hs.name);
+        cJSON_AddNumberToObject(h, "temperature", hs.temperature_c);
+        cJSON_AddNumberToObject(h, "target", hs.target_c);
+        int plant_id = sim_printer_heater(&s->plant, hs.name);
+        if (plant_id >= 0)
+            cJSON_AddNumberToObject(h, "plant_temperature",
+                                    sim_world_heater_temp_c(s->host.world, plant_id));
+        if (i < MAX_TRACKED_HEATERS && !isnan(s->hold[i].max_deviation))
+            cJSON_AddNumberToObject(h, "max_hold_deviation_c", s->hold[i].max_deviation);
+    }
+}
+
+cJSON *sim_session_report(struct sim_session *s)
+{
+    static const char *const axis_names[4] = {"x", "y", "z", "e"};
+    struct fs_printer *p = &s->printer;
+    struct fs_job_status js;
+    fs_job_get_status(p->job, &js);
+    double toolhead[4], gcode[4], plant[4];
+    fs_toolhead_get_position(p->toolhead, toolhead);
+    fs_gcode_move_get_position(p->gcode_move, gcode);
+    sim_printer_position(&s->plant, s->host.world, plant);
+    double sim_s = s->end_sim - s->start_sim, wall_s = s->end_wall - s->start_wall;
+
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "state",
+                            p->is_shutdown ? "shutdown" : fs_job_state_name(js.state));
+    cJSON_AddStringToObject(r, "file", js.file);
+    cJSON_AddStringToObject(r, "message", p->is_shutdown ? p->shutdown_reason : js.message);
+    cJSON_AddNumberToObject(r, "sim_time_s", sim_s);
+    cJSON_AddNumberToObject(r, "wall_time_s", wall_s);
+    cJSON_AddNumberToObject(r, "speedup", wall_s > 0 ? sim_s / wall_s : 0.0);
+    cJSON_AddNumberToObject(r, "print_duration_s", js.print_duration_s);
+    cJSON_AddItemToObject(r, "toolhead_position", position_array(toolhead));
+    cJSON_AddItemToObject(r, "gcode_position", position_array(gcode));
+    cJSON_AddNumberToObject(r, "extruded_mm", toolhead[3] - s->e_start);
+    cJSON *pp = cJSON_AddObjectToObject(r, "plant_position");
+    for (int i = 0; i < 4; i++)
+        cJSON_AddNumberToObject(pp, axis_names[i], plant[i]);
+    cJSON *steppers = cJSON_AddObjectToObject(r, "steppers");
+    for (int i = 0; i < fs_toolhead_stepper_count(p->toolhead); i++)
+        cJSON_AddNumberToObject(steppers, fs_toolhead_stepper_name(p->toolhead, i),
+                                (double)fs_toolhead_stepper_steps(p->toolhead, i));
+    add_heaters(s, r);
+    cJSON_AddItemToObject(r, "faults", cJSON_CreateArray());
+    return r;
+}
+
+struct fs_printer *sim_session_printer(struct sim_session *s) { return &s->printer; }
+struct sim_host *sim_session_host(struct sim_session *s) { return &s->host; }
+const struct sim_printer *sim_session_plant(const struct sim_session *s) { return &s->plant; }

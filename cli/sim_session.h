@@ -1,0 +1,42 @@
+/* A printing session on the simulated printer: the configuration, the
+ * physical printer it describes, the engine's printer object on the
+ * simulator backend, and what is measured while it runs. `failsoft sim`
+ * prints one file in a session; tests and scenarios run several steps in
+ * one (print, then check that the machine is still usable). */
+#ifndef CLI_SIM_SESSION_H
+#define CLI_SIM_SESSION_H
+
+#include <stdint.h> /* uint64_t */
+#include <stdio.h>  /* FILE */
+
+struct cJSON;
+struct fs_error;
+struct fs_printer;
+struct sim_host;
+struct sim_printer;
+struct sim_session;
+
+/* Builds and starts the printer. Log warnings and G-code errors go to
+ * err_out (NULL: kept quiet, still recorded for the report). */
+struct sim_session *sim_session_open(const char *config_path, uint64_t seed, FILE *err_out,
+                                     struct fs_error *err);
+void sim_session_close(struct sim_session *s);
+
+/* Prints a file to its end (complete, error, cancelled or shutdown); a
+ * progress bar goes to progress_out when not NULL. -1 only when the file
+ * cannot be started. */
+int sim_session_print(struct sim_session *s, const char *gcode_path, FILE *progress_out,
+                      struct fs_error *err);
+/* One console line, as a person would type it. */
+int sim_session_run_line(struct sim_session *s, const char *line, struct fs_error *err);
+
+/* The report of the last print: state, times, positions (engine, G-code,
+ * plant), extrusion, steps, heaters with their hold quality. The caller
+ * frees it with cJSON_Delete. */
+struct cJSON *sim_session_report(struct sim_session *s);
+
+struct fs_printer *sim_session_printer(struct sim_session *s);
+struct sim_host *sim_session_host(struct sim_session *s);
+const struct sim_printer *sim_session_plant(const struct sim_session *s);
+
+#endif
