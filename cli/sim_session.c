@@ -117,6 +117,8 @@ struct sim_session *sim_session_open(const char *config_path, uint64_t seed, FIL
     }
     s->err_out = err_out;
     s->log = (struct fs_logger){log_sink, s, FS_LOG_INFO};
+    /* Before anything can fail: closing cancels it. */
+    fs_timer_init(&s->hold_timer, sample_holds, s);
     if (fs_config_load(config_path, &s->cfg, err) < 0 ||
         sim_host_init(&s->host, seed, &s->log, err) < 0)
         goto fail;
@@ -130,7 +132,6 @@ struct sim_session *sim_session_open(const char *config_path, uint64_t seed, FIL
     fs_gcode_set_output(s->printer.gcode, gcode_output, s);
     if (fs_printer_start(&s->printer, 5.0, err) < 0)
         goto fail;
-    fs_timer_init(&s->hold_timer, sample_holds, s);
     return s;
 fail:
     sim_session_close(s);

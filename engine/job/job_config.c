@@ -33,7 +33,30 @@ static int copy_option(struct fs_config_section *s, const char *option, const ch
     return 0;
 }
 
-/* "~/gcodes" is how printer.cfg files name a folder in the user's home. */
+/* The folder of the file an option was written in ("dir" of
+ * "dir/printer.cfg:12"), so that a relative path means the same wherever
+ * the program is started from, as [include] paths do. */
+static void option_dir(const struct fs_config_section *s, const char *option, char *out,
+                       size_t size)
+{
+    snprintf(out, size, ".");
+    for (int i = 0; i < fs_config_option_count(s); i++) {
+        if (strcmp(fs_config_option_name(s, i), option))
+            continue;
+        const char *where = fs_config_option_where(s, i);
+        const char *colon = strrchr(where, ':');
+        const char *slash = NULL;
+        for (const char *p = where; p < colon; p++)
+            if (*p == '/')
+                slash = p;
+        if (slash)
+            snprintf(out, size, "%.*s", (int)(slash - where), where);
+        return;
+    }
+}
+
+/* "~/gcodes" is how printer.cfg files name a folder in the user's home; a
+ * relative path is relative to the configuration file. */
 static int read_sdcard_path(struct fs_config_section *s, struct fs_job_config *c,
                             struct fs_error *err)
 {
@@ -45,6 +68,13 @@ static int read_sdcard_path(struct fs_config_section *s, struct fs_job_config *c
     if (path[0] == '~' && (path[1] == '/' || path[1] == '\0') && home) {
         if (snprintf(expanded, sizeof(expanded), "%s%s", home, path + 1)
             >= (int)sizeof(expanded))
+            return fs_config_error(s, "path", err, "longer than %zu characters",
+                                   sizeof(expanded) - 1);
+        path = expanded;
+    } else if (path[0] != '/' && path[0] != '~') {
+        char dir[FS_JOB_DIR_MAX];
+        option_dir(s, "path", dir, sizeof(dir));
+        if (snprintf(expanded, sizeof(expanded), "%s/%s", dir, path) >= (int)sizeof(expanded))
             return fs_config_error(s, "path", err, "longer than %zu characters",
                                    sizeof(expanded) - 1);
         path = expanded;
