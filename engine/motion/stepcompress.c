@@ -154,27 +154,72 @@ static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* The longest run over raw steps [0, limit) whose first step is at c0 and
- * whose first interval is `interval`; *add_out receives its add. */
-static size_t fit_run(struct fs_stepcompress *sc, size_t limit, int64_t c0, int64_t interval,
-                      int16_t *add_out)
+/* The bounds step j alone puts on `add` for a run from c0 with first
+ * interval `interval`. Plain comparisons rather than fmin/fmax: no bound
+ * is ever NaN, and they are library calls on the hottest loop. */
+static inline void add_bounds(const struct fs_stepcompress *sc, size_t j, int64_t c0,
+                              int64_t interval, double *a_lo, double *a_hi)
 {
+    double dj = (double)j, tj = dj * (dj + 1.0) * 0.5;
+    double base = (double)c0 + dj * (double)interval;
+    double lo_w = ((double)sc->win_lo[j] - base) / tj;
+    double lo_i = ((double)sc->p.min_interval_ticks - (double)interval) / dj;
+    double hi_w = ((double)sc->win_hi[j] - base) / tj;
+    double hi_i = ((double)sc->p.max_interval_ticks - (double)interval) / dj;
+    *a_lo = lo_w > lo_i ? lo_w : lo_i;
+    *a_hi = hi_w < hi_i ? hi_w : hi_i;
+}
+
+/* The longest run over raw steps [0, limit) whose first step is at c0 and
+ * whose first interval is `interval`; *add_out receives its add. A run of
+ * `beat` steps or fewer is of no use to the caller: for such a candidate
+ * any count <= beat may be returned (and *add_out is left alone), which
+ * lets most candidates of the search be dismissed without a full fit. */
+static size_t fit_run(struct fs_stepcompress *sc, size_t limit, int64_t c0, int64_t interval,
+                      size_t beat, int16_t *add_out)
+{
+    /* The running intersection below, once it reaches step `beat`, is the
+     * max/min of the very same per-step bounds, so the bounds of a few of
+     * those steps alone (first, middle, last) are never tighter: when they
+     * leave no integer the run cannot outgrow `beat`. */
+    if (beat > 1 && beat < limit) {
+        int64_t lo, hi;
+        window(sc, beat, &lo, &hi);
+        const size_t probes[3] = {1, beat, beat / 2};
+        double p_lo = ADD_MIN, p_hi = ADD_MAX;
+        for (int i = 0; i < 3; i++) {
+            double a_lo, a_hi;
+            add_bounds(sc, probes[i], c0, interval, &a_lo, &a_hi);
+            if (a_lo > p_lo)
+                p_lo = a_lo;
+            if (a_hi < p_hi)
+                p_hi = a_hi;
+            if (ceil(p_lo) > floor(p_hi))
+                return beat;
+        }
+    }
     double add_lo = ADD_MIN, add_hi = ADD_MAX;
-    double min_i = sc->p.min_interval_ticks, max_i = sc->p.max_interval_ticks;
     size_t count = 1;
     for (size_t j = 1; j < limit; j++) {
-        int64_t lo, hi;
-        window(sc, j, &lo, &hi);
-        double dj = (double)j, tj = dj * (dj + 1.0) * 0.5;
-        double base = (double)c0 + dj * (double)interval;
-        double a_lo = fmax(add_lo, fmax(((double)lo - base) / tj, (min_i - (double)interval) / dj));
-        double a_hi = fmin(add_hi, fmin(((double)hi - base) / tj, (max_i - (double)interval) / dj));
+        if (j >= sc->win_valid) {
+            int64_t lo, hi;
+            window(sc, j, &lo, &hi);
+        }
+        double a_lo, a_hi;
+        add_bounds(sc, j, c0, interval, &a_lo, &a_hi);
+        if (a_lo < add_lo)
+            a_lo = add_lo;
+        if (a_hi > add_hi)
+            a_hi = add_hi;
         if (ceil(a_lo) > floor(a_hi))
             break;
         add_lo = a_lo;
         add_hi = a_hi;
         count = j + 1;
     }
+    /* The integer re-check below can only shorten the run. */
+    if (count <= beat)
+        return count;
     double mid = count > 1 ? floor(0.5 * (add_lo + add_hi) + 0.5) : 0.0;
     mid = fmax(mid, ceil(add_lo));
     mid = fmin(mid, floor(add_hi));
@@ -247,8 +292,8 @@ static void try_first_clock(struct search *q, int64_t c0)
     } else {
         interval = c0 - q->prev;
     }
-    int16_t add;
-    size_t count = fit_run(q->sc, q->limit, c0, interval, &add);
+    int16_t add = 0;
+    size_t count = fit_run(q->sc, q->limit, c0, interval, q->best.count, &add);
     if (count <= q->best.count)
         return;
     q->best.count = (uint16_t)count;
