@@ -4,7 +4,7 @@
 
 #include <cjson/cJSON.h> /* cJSON */
 #include <math.h>        /* fabs, isnan, NAN */
-#include <stdlib.h>      /* calloc, free */
+#include <stdlib.h>      /* calloc, free, strdup */
 #include <string.h>      /* strcmp, strncmp */
 #include <time.h>        /* clock_gettime */
 
@@ -17,6 +17,8 @@
 #include "motion/gcode_move.h" /* fs_gcode_move_get_position */
 #include "motion/toolhead.h"   /* fs_toolhead_* */
 #include "printer/printer.h"   /* fs_printer_* */
+#include "printer/printer_gcode.h" /* fs_printer_run_console_line */
+#include "printer/restart.h"   /* fs_printer_restart */
 #include "sim_printer.h"       /* sim_printer_build */
 #include "thermal/heaters.h"   /* fs_heaters_status */
 
@@ -25,6 +27,7 @@
 #define HOLD_SAMPLE_S 0.25
 #define HOLD_SETTLED_C 1.0
 #define MAX_TRACKED_HEATERS 8
+#define START_TIMEOUT_S 5.0
 
 /* How well each heater holds its target, seen from the plant: after the
  * block first comes within HOLD_SETTLED_C of a new target, the largest
@@ -37,6 +40,7 @@ struct hold_tracker {
 
 struct sim_session {
     FILE *err_out;
+    char *config_path; /* read again by RESTART */
     struct sim_host host;
     struct sim_printer plant;
     struct fs_config *cfg;
@@ -117,6 +121,12 @@ struct sim_session *sim_session_open(const char *config_path, uint64_t seed, FIL
     }
     s->err_out = err_out;
     s->log = (struct fs_logger){log_sink, s, FS_LOG_INFO};
+    s->config_path = strdup(config_path);
+    if (!s->config_path) {
+        free(s);
+        fs_error_set(err, "out of memory");
+        return NULL;
+    }
     /* Before anything can fail: closing cancels it. */
     fs_timer_init(&s->hold_timer, sample_holds, s);
     if (fs_config_load(config_path, &s->cfg, err) < 0 ||
@@ -130,7 +140,7 @@ struct sim_session *sim_session_open(const char *config_path, uint64_t seed, FIL
     if (fs_printer_init(&s->printer, &s->host.reactor, &s->log, s->cfg, &backend, err) < 0)
         goto fail;
     fs_gcode_set_output(s->printer.gcode, gcode_output, s);
-    if (fs_printer_start(&s->printer, 5.0, err) < 0)
+    if (fs_printer_start(&s->printer, START_TIMEOUT_S, err) < 0)
         goto fail;
     return s;
 fail:
@@ -149,7 +159,36 @@ void sim_session_close(struct sim_session *s)
     if (s->host_ready)
         sim_host_free(&s->host);
     fs_config_free(s->cfg);
+    free(s->config_path);
     free(s);
+}
+
+/* RESTART and FIRMWARE_RESTART only leave a request on the printer; this
+ * loop owns the printer, so the rebuild happens here, between commands. The
+ * physical printer (the plant) is the same machine before and after. */
+static int honour_restart(struct sim_session *s, struct fs_error *err)
+{
+    enum fs_restart_request kind = s->printer.restart_request;
+    if (kind == FS_RESTART_NONE)
+        return 0;
+    struct fs_config *cfg;
+    if (fs_config_load(s->config_path, &cfg, err) < 0) {
+        s->printer.restart_request = FS_RESTART_NONE;
+        return fs_error_prefix(err, "%s: ",
+                               kind == FS_RESTART_FIRMWARE ? "FIRMWARE_RESTART" : "RESTART");
+    }
+    fs_reactor_timer_cancel(&s->host.reactor, &s->hold_timer);
+    struct fs_printer_backend backend = {&s->host, open_sim_mcu};
+    int rc = fs_printer_restart(&s->printer, kind, cfg, &backend, START_TIMEOUT_S, err);
+    if (s->printer.config == cfg) {
+        fs_config_free(s->cfg);
+        s->cfg = cfg;
+    } else {
+        fs_config_free(cfg);
+    }
+    if (s->printer.gcode)
+        fs_gcode_set_output(s->printer.gcode, gcode_output, s);
+    return rc;
 }
 
 static void draw_progress(struct sim_session *s, FILE *out, double fraction)
@@ -179,7 +218,8 @@ int sim_session_print(struct sim_session *s, const char *gcode_path, FILE *progr
     if (fs_job_start(job, err) < 0)
         return -1;
     double next_draw = s->start_wall;
-    while (fs_job_has_work(job) && !s->printer.is_shutdown) {
+    while (fs_job_has_work(job) && !s->printer.is_shutdown &&
+           s->printer.restart_request == FS_RESTART_NONE) {
         fs_job_run(job, LINES_PER_TURN);
         if (progress_out && wall_now() >= next_draw) {
             struct fs_job_status st;
@@ -188,7 +228,7 @@ int sim_session_print(struct sim_session *s, const char *gcode_path, FILE *progr
             next_draw = wall_now() + PROGRESS_INTERVAL_S;
         }
     }
-    if (!s->printer.is_shutdown)
+    if (!s->printer.is_shutdown && s->printer.restart_request == FS_RESTART_NONE)
         fs_toolhead_wait_moves(s->printer.toolhead);
     if (progress_out) {
         draw_progress(s, progress_out, 1.0);
@@ -197,12 +237,16 @@ int sim_session_print(struct sim_session *s, const char *gcode_path, FILE *progr
     s->end_sim = sim_host_now(&s->host);
     s->end_wall = wall_now();
     fs_reactor_timer_cancel(&s->host.reactor, &s->hold_timer);
-    return 0;
+    /* A RESTART in the file ended the print; the report is then the
+     * rebuilt printer's. */
+    return honour_restart(s, err) < 0 ? -1 : 0;
 }
 
 int sim_session_run_line(struct sim_session *s, const char *line, struct fs_error *err)
 {
-    return fs_gcode_run_line(s->printer.gcode, line, "console", err);
+    if (fs_printer_run_console_line(&s->printer, line, "console", err) < 0)
+        return -1;
+    return honour_restart(s, err);
 }
 
 static cJSON *position_array(const double pos[4])

@@ -24,10 +24,14 @@ void sim_session_close(struct sim_session *s);
 
 /* Prints a file to its end (complete, error, cancelled or shutdown); a
  * progress bar goes to progress_out when not NULL. -1 only when the file
- * cannot be started. */
+ * cannot be started, or when a RESTART in it left the printer not ready. */
 int sim_session_print(struct sim_session *s, const char *gcode_path, FILE *progress_out,
                       struct fs_error *err);
-/* One console line, as a person would type it. */
+/* One console line, as a person would type it. RESTART and
+ * FIRMWARE_RESTART rebuild the printer before this returns (-1 with the
+ * reason when the rebuilt printer is not ready, e.g. a changed MCU
+ * configuration that needs FIRMWARE_RESTART); a printer that is shut down
+ * or not ready refuses all but STATUS, M115, HELP and the restarts. */
 int sim_session_run_line(struct sim_session *s, const char *line, struct fs_error *err);
 
 /* The report of the last print: state, times, positions (engine, G-code,

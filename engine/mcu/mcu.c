@@ -72,7 +72,9 @@ struct fs_mcu {
     uint32_t config_crc;
     struct { fs_mcu_configured_fn fn; void *arg; } configured[MCU_MAX_CONFIGURED_FNS];
     int configured_count;
-    struct { fs_mcu_build_config_fn fn; void *arg; } builders[MCU_MAX_CONFIGURED_FNS];
+    /* where: "printer.cfg:58: [stepper_x]", so that a pin the dictionary
+     * does not know is reported against the line that named it. */
+    struct { fs_mcu_build_config_fn fn; void *arg; char *where; } builders[MCU_MAX_CONFIGURED_FNS];
     int builder_count;
     int config_built;
 
@@ -222,6 +224,8 @@ void fs_mcu_free(struct fs_mcu *m)
     for (int i = 0; i < m->config_count; i++)
         free(m->config_cmds[i]);
     free(m->config_cmds);
+    for (int i = 0; i < m->builder_count; i++)
+        free(m->builders[i].where);
     free(m);
 }
 
@@ -474,14 +478,42 @@ int fs_mcu_add_config_cmd(struct fs_mcu *m, struct fs_error *err, const char *fm
     return 0;
 }
 
-int fs_mcu_on_build_config(struct fs_mcu *m, fs_mcu_build_config_fn fn, void *arg,
-                           struct fs_error *err)
+int fs_mcu_on_build_config_at(struct fs_mcu *m, const char *where, fs_mcu_build_config_fn fn,
+                              void *arg, struct fs_error *err)
 {
     if (m->builder_count >= MCU_MAX_CONFIGURED_FNS)
         return fs_error_set(err, "mcu '%s': too many build-config callbacks", m->name);
+    char *copy = NULL;
+    if (where && !(copy = strdup(where)))
+        return fs_error_set(err, "mcu '%s': out of memory", m->name);
     m->builders[m->builder_count].fn = fn;
     m->builders[m->builder_count].arg = arg;
+    m->builders[m->builder_count].where = copy;
     m->builder_count++;
+    return 0;
+}
+
+int fs_mcu_on_build_config(struct fs_mcu *m, fs_mcu_build_config_fn fn, void *arg,
+                           struct fs_error *err)
+{
+    return fs_mcu_on_build_config_at(m, NULL, fn, arg, err);
+}
+
+/* The dictionary is known only now, so this is the first moment a pin name
+ * can be checked; each builder's commands are encoded as soon as it made
+ * them so that the error names the configuration line, not "config command
+ * 17". */
+static int check_new_commands(struct fs_mcu *m, int from, const char *where,
+                              struct fs_error *err)
+{
+    for (int i = from; i < m->config_count; i++) {
+        uint8_t msg[64];
+        if (fs_msgproto_encode_text(m->proto, m->config_cmds[i], msg, sizeof(msg), err) < 0) {
+            if (where)
+                return fs_error_prefix(err, "%s: mcu '%s': ", where, m->name);
+            return fs_error_prefix(err, "mcu '%s': ", m->name);
+        }
+    }
     return 0;
 }
 
@@ -489,9 +521,14 @@ static int build_config(struct fs_mcu *m, struct fs_error *err)
 {
     if (m->config_built)
         return 0;
-    for (int i = 0; i < m->builder_count; i++)
+    for (int i = 0; i < m->builder_count; i++) {
+        int from = m->config_count;
+        const char *where = m->builders[i].where;
         if (m->builders[i].fn(m->builders[i].arg, m, err) < 0)
+            return where ? fs_error_prefix(err, "%s: ", where) : -1;
+        if (check_new_commands(m, from, where, err) < 0)
             return -1;
+    }
     m->config_built = 1;
     return 0;
 }
@@ -580,7 +617,7 @@ int fs_mcu_configure(struct fs_mcu *m, double timeout_s, struct fs_error *err)
         if (m->state.crc != m->config_crc)
             return fs_error_set(err,
                                 "mcu '%s': it holds another configuration (crc %u, ours "
-                                "%u); restart its firmware",
+                                "%u); FIRMWARE_RESTART to load the new one",
                                 m->name, m->state.crc, m->config_crc);
         fs_log(m->log, FS_LOG_INFO, "mcu '%s': reusing its configuration (crc %u)",
                m->name, m->config_crc);

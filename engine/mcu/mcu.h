@@ -84,6 +84,13 @@ int fs_mcu_add_config_cmd(struct fs_mcu *m, struct fs_error *err, const char *fm
     __attribute__((format(printf, 3, 4)));
 int fs_mcu_on_build_config(struct fs_mcu *m, fs_mcu_build_config_fn fn, void *arg,
                            struct fs_error *err);
+/* The same with the configuration place the commands come from
+ * ("printer.cfg:58: [stepper_x]", copied; NULL for none): a failing builder
+ * or a command the MCU cannot encode (an unknown pin) is reported as
+ * "printer.cfg:58: [stepper_x]: mcu 'mcu': 'config_stepper': step_pin=PZ99
+ * is not a 'pin' name the MCU knows". */
+int fs_mcu_on_build_config_at(struct fs_mcu *m, const char *where, fs_mcu_build_config_fn fn,
+                              void *arg, struct fs_error *err);
 int fs_mcu_on_configured(struct fs_mcu *m, fs_mcu_configured_fn fn, void *arg,
                          struct fs_error *err);
 int fs_mcu_configure(struct fs_mcu *m, double timeout_s, struct fs_error *err);

@@ -35,6 +35,7 @@ struct fs_mcu_adc {
 void fs_mcu_adc_params_default(struct fs_mcu_adc_params *p)
 {
     p->pin = NULL;
+    p->where = NULL;
     p->sample_time_s = 0.001;
     p->sample_count = 8;
     p->report_time_s = 0.3;
@@ -147,7 +148,7 @@ struct fs_mcu_adc *fs_mcu_adc_new(struct fs_mcu *m, struct fs_reactor *reactor,
     a->fn = fn;
     a->arg = arg;
     a->oid = -1;
-    if (fs_mcu_on_build_config(m, build_config, a, err) < 0 ||
+    if (fs_mcu_on_build_config_at(m, p->where, build_config, a, err) < 0 ||
         fs_mcu_on_configured(m, start_sampling, a, err) < 0) {
         free(a);
         return NULL;

@@ -22,6 +22,7 @@ typedef void (*fs_mcu_adc_fn)(void *arg, double print_time, double value);
 
 struct fs_mcu_adc_params {
     const char *pin;       /* the MCU's pin name ("PA2") */
+    const char *where;     /* "printer.cfg:80: [extruder]" for errors, or NULL */
     double sample_time_s;  /* between conversions of one reading */
     int sample_count;      /* conversions summed per reading, 1..255 */
     double report_time_s;  /* between readings */

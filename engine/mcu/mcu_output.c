@@ -26,6 +26,7 @@ struct fs_mcu_output {
 void fs_mcu_output_params_default(struct fs_mcu_output_params *p)
 {
     p->pin = NULL;
+    p->where = NULL;
     p->invert = 0;
     p->hardware_pwm = 0;
     p->cycle_time_s = 0.1;
@@ -101,7 +102,7 @@ struct fs_mcu_output *fs_mcu_output_new(struct fs_mcu *m,
     o->p.pin = o->pin;
     o->oid = -1;
     o->last_value = clamp01(p->start_value);
-    if (fs_mcu_on_build_config(m, build_config, o, err) < 0) {
+    if (fs_mcu_on_build_config_at(m, p->where, build_config, o, err) < 0) {
         free(o);
         return NULL;
     }

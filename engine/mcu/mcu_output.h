@@ -18,6 +18,7 @@ struct fs_mcu_output;
 
 struct fs_mcu_output_params {
     const char *pin;        /* the MCU's pin name */
+    const char *where;      /* "printer.cfg:80: [extruder]" for errors, or NULL */
     int invert;             /* the pin is active low */
     int hardware_pwm;       /* config_pwm_out instead of software PWM */
     double cycle_time_s;    /* PWM period */

@@ -947,8 +947,8 @@ static int text_int_value(const struct fs_msgproto *mp, const struct fs_msgforma
         return fs_error_set(err, "'%s': %s=%.*s is out of range for %s", f->name, p->name,
                             (int)vlen, val, param_type_text(p->type));
     if (rc && p->enumeration[0])
-        return fs_error_set(err, "'%s': %s=%.*s is neither a number nor a '%s' name",
-                            f->name, p->name, (int)vlen, val, p->enumeration);
+        return fs_error_set(err, "'%s': %s=%.*s is not a '%s' name the MCU knows", f->name,
+                            p->name, (int)vlen, val, p->enumeration);
     if (rc)
         return fs_error_set(err, "'%s': %s=%.*s is not a number", f->name, p->name, (int)vlen,
                             val);

@@ -479,7 +479,11 @@ static int setup_endstop(struct fs_homing *h, int axis, struct fs_error *err)
                             es->pin.mcu);
     es->trsyncs[0] = (struct trsync){.es = es, .mcu = es->mcu, .oid = -1};
     es->trsync_count = 1;
-    if (fs_mcu_on_build_config(es->mcu, build_endstop, es, err) < 0)
+    char where[FS_PRINTER_WHERE_MAX] = "";
+    const struct fs_config_section *s = fs_config_get_section(h->printer->config, rail->name);
+    if (s)
+        fs_printer_section_context(s, where, sizeof(where));
+    if (fs_mcu_on_build_config_at(es->mcu, s ? where : NULL, build_endstop, es, err) < 0)
         return -1;
     unsigned mask = fs_kinematics_axis_steppers(fs_toolhead_kinematics(h->th), axis);
     for (int i = 0; i < 3; i++) {
@@ -488,7 +492,7 @@ static int setup_endstop(struct fs_homing *h, int axis, struct fs_error *err)
             continue;
         struct trsync *ts = &es->trsyncs[es->trsync_count++];
         *ts = (struct trsync){.es = es, .mcu = m, .oid = -1};
-        if (fs_mcu_on_build_config(m, build_trsync, ts, err) < 0)
+        if (fs_mcu_on_build_config_at(m, s ? where : NULL, build_trsync, ts, err) < 0)
             return -1;
     }
     return 0;

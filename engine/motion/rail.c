@@ -142,8 +142,10 @@ struct fs_stepper *fs_rail_motor_stepper_new(struct fs_printer *p,
     /* Lets the stepsync judge lateness against the host clock now rather
      * than the last message received. */
     fs_stepsync_set_reactor(sync, p->reactor);
+    char where[FS_PRINTER_WHERE_MAX];
     struct fs_stepper_params sp = {
         .name = name,
+        .where = fs_printer_section_context(s, where, sizeof(where)),
         .mcu = mcu,
         .sync = sync,
         .step_pin = mc->step_pin,

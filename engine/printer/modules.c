@@ -16,6 +16,7 @@
 #include "motion/homing.h"    /* fs_homing_new */
 #include "motion/toolhead.h"  /* fs_toolhead_new */
 #include "printer/printer.h"  /* struct fs_printer */
+#include "printer/printer_gcode.h" /* fs_printer_gcode_register */
 #include "printer/status.h"   /* fs_printer_status_lookup */
 #include "thermal/heaters.h"  /* fs_heaters_new */
 
@@ -80,6 +81,8 @@ int fs_printer_modules_init(struct fs_printer *p, struct fs_error *err)
     if (fs_job_config_read(p->config, &jc, err) < 0 || fs_job_new(p, &jc, &p->job, err) < 0)
         return -1;
     fs_job_set_emergency_handler(p->job, on_emergency, p);
+    if (fs_printer_gcode_register(p, err) < 0)
+        return -1;
     return add_macros(p, err);
 }
 

@@ -14,6 +14,16 @@
 
 #define DEFAULT_BAUD 250000
 
+const char *fs_printer_section_context(const struct fs_config_section *s, char *buf,
+                                       size_t size)
+{
+    int n = snprintf(buf, size, "%s: [%s]", fs_config_section_where(s),
+                     fs_config_section_name(s));
+    if (n >= 0 && (size_t)n >= size && size > 4)
+        memcpy(buf + size - 4, "...", 4);
+    return buf;
+}
+
 struct fs_mcu *fs_printer_mcu(const struct fs_printer *p, const char *name)
 {
     for (int i = 0; i < p->mcu_count; i++)
@@ -62,7 +72,8 @@ static int add_mcu(struct fs_printer *p, struct fs_config_section *s,
     if (fs_printer_mcu(p, name))
         return fs_config_error(s, NULL, err, "a second section for mcu '%s'", name);
     const char *serial;
-    int baud, restart;
+    int baud, restart = FS_MCU_RESTART_UNSET;
+    /* In the order of enum fs_mcu_restart_method. */
     static const char *const restart_methods[] = {"arduino", "cheetah", "command",
                                                   "rpi_usb", NULL};
     if (fs_config_get_str(s, "serial", NULL, &serial, err) < 0 ||
@@ -77,6 +88,7 @@ static int add_mcu(struct fs_printer *p, struct fs_config_section *s,
     struct fs_mcu *m = fs_mcu_new(p->reactor, t, name, p->log, err);
     if (!m)
         return -1;
+    p->restart_methods[p->mcu_count] = (enum fs_mcu_restart_method)restart;
     p->mcus[p->mcu_count++] = m;
     return 0;
 }
@@ -126,6 +138,11 @@ static void on_mcu_event(void *arg, struct fs_mcu *m, enum fs_mcu_event event,
     (void)eventtime;
     struct fs_printer *p = arg;
     char reason[256];
+    for (int i = 0; i < p->mcu_count; i++)
+        if (p->mcus[i] == m && event == FS_MCU_EVENT_LOST)
+            p->mcu_lost_mask |= 1u << i;
+        else if (p->mcus[i] == m && event == FS_MCU_EVENT_RECOVERED)
+            p->mcu_lost_mask &= ~(1u << i);
     switch (event) {
     case FS_MCU_EVENT_SHUTDOWN:
         snprintf(reason, sizeof(reason), "MCU '%s' shutdown: %s", fs_mcu_name(m), detail);
@@ -158,8 +175,11 @@ int fs_printer_start(struct fs_printer *p, double timeout_s, struct fs_error *er
     for (int i = 0; i < p->mcu_count; i++)
         if (fs_mcu_configure(p->mcus[i], timeout_s, err) < 0)
             return -1;
+    if (fs_printer_modules_ready(p, err) < 0)
+        return -1;
+    p->is_ready = 1;
     fs_log(p->log, FS_LOG_INFO, "printer ready: %d mcu(s)", p->mcu_count);
-    return fs_printer_modules_ready(p, err);
+    return 0;
 }
 
 void fs_printer_free(struct fs_printer *p)

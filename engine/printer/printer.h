@@ -12,6 +12,7 @@
 #ifndef FS_PRINTER_H
 #define FS_PRINTER_H
 
+#include <stddef.h> /* size_t */
 #include <stdint.h> /* uint32_t */
 
 #include "config/config.h" /* struct fs_config, struct fs_pin_desc */
@@ -32,6 +33,25 @@ struct fs_macro;
 
 #define FS_PRINTER_MAX_MCUS 8
 
+/* RESTART and FIRMWARE_RESTART cannot rebuild the printer from inside their
+ * own handler (it belongs to the printer being torn down): the handler
+ * records the request and the program loop that owns the printer carries
+ * it out (see printer_gcode.h). */
+enum fs_restart_request {
+    FS_RESTART_NONE,
+    FS_RESTART_HOST,     /* re-read the configuration, rebuild, reuse MCUs */
+    FS_RESTART_FIRMWARE, /* the same after resetting every MCU */
+};
+
+/* [mcu] restart_method, for MCUs whose firmware has no `reset` command. */
+enum fs_mcu_restart_method {
+    FS_MCU_RESTART_UNSET = -1,
+    FS_MCU_RESTART_ARDUINO,
+    FS_MCU_RESTART_CHEETAH,
+    FS_MCU_RESTART_COMMAND,
+    FS_MCU_RESTART_RPI_USB,
+};
+
 struct fs_printer {
     struct fs_reactor *reactor;
     const struct fs_logger *log;
@@ -40,6 +60,8 @@ struct fs_printer {
     struct fs_mcu *mcus[FS_PRINTER_MAX_MCUS];
     int mcu_count;
     struct fs_stepsync *stepsyncs[FS_PRINTER_MAX_MCUS]; /* per MCU, when used */
+    enum fs_mcu_restart_method restart_methods[FS_PRINTER_MAX_MCUS];
+    unsigned mcu_lost_mask; /* bit i: mcus[i] stopped answering clock queries */
     /* Modules, NULL while absent. */
     struct fs_toolhead *toolhead;
     struct fs_heaters *heaters;
@@ -52,6 +74,9 @@ struct fs_printer {
      * module routes faults through policies). */
     int is_shutdown;
     char shutdown_reason[256];
+    /* Set once every MCU is configured (fs_printer_start succeeded). */
+    int is_ready;
+    enum fs_restart_request restart_request;
 };
 
 /* How the printer reaches its MCUs: the simulator's wires, serial ports,
@@ -79,6 +104,13 @@ void fs_printer_shutdown(struct fs_printer *p, const char *reason);
 /* The stepsync of an MCU that drives steppers (made on first use). */
 struct fs_stepsync *fs_printer_stepsync(struct fs_printer *p, struct fs_mcu *mcu,
                                         struct fs_error *err);
+
+/* "printer.cfg:58: [stepper_x]": where MCU objects made from section s come
+ * from, for errors found only once the MCU is known (fs_mcu_on_build_config_at).
+ * Written into buf (a long path is cut with "..."); returns buf. */
+#define FS_PRINTER_WHERE_MAX 320
+const char *fs_printer_section_context(const struct fs_config_section *s, char *buf,
+                                       size_t size);
 
 /* The MCU named in a config ("mcu", "toolboard"), or NULL. */
 struct fs_mcu *fs_printer_mcu(const struct fs_printer *p, const char *name);

@@ -87,6 +87,7 @@ struct fs_fan *fs_fan_new(struct fs_reactor *reactor, const struct fs_logger *lo
     struct fs_mcu_output_params op;
     fs_mcu_output_params_default(&op);
     op.pin = p->pin;
+    op.where = p->where;
     op.invert = p->invert;
     op.hardware_pwm = p->hardware_pwm;
     op.cycle_time_s = p->cycle_time_s;

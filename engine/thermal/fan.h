@@ -26,6 +26,7 @@ struct fs_reactor;
 
 struct fs_fan_params {
     const char *name; /* "fan", "heater_fan hotend_fan" */
+    const char *where; /* "printer.cfg:90: [fan]" for MCU errors, or NULL */
     struct fs_mcu *mcu;
     const char *pin;
     int invert;

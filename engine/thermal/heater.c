@@ -309,6 +309,7 @@ struct fs_heater *fs_heater_new(struct fs_reactor *reactor, const struct fs_logg
     struct fs_mcu_adc_params ap;
     fs_mcu_adc_params_default(&ap);
     ap.pin = p->sensor_pin;
+    ap.where = p->where;
     /* The MCU's limits are the sensor's min/max_temp as readings; an NTC
      * reads lower when hotter, an RTD higher, so order them. */
     double a = fs_sensor_c_to_adc(&p->sensor, p->min_temp_c);
@@ -323,6 +324,7 @@ struct fs_heater *fs_heater_new(struct fs_reactor *reactor, const struct fs_logg
         struct fs_mcu_output_params op;
         fs_mcu_output_params_default(&op);
         op.pin = p->heater_pin;
+        op.where = p->where;
         op.invert = p->heater_invert;
         op.cycle_time_s = p->pwm_cycle_time_s;
         op.max_duration_s = FS_HEATER_MAX_DURATION_S;

@@ -67,6 +67,7 @@ struct fs_heater_verify {
 
 struct fs_heater_params {
     const char *name;        /* "extruder", "heater_bed", "chamber" */
+    const char *where;       /* "printer.cfg:80: [extruder]" for MCU errors, or NULL */
     struct fs_sensor sensor; /* model and divider */
     struct fs_mcu *sensor_mcu;
     const char *sensor_pin;

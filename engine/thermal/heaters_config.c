@@ -117,6 +117,8 @@ static int read_heater(struct fs_heaters *h, struct fs_config_section *s, const 
     struct fs_heater_params hp;
     fs_heater_params_default(&hp);
     hp.name = name;
+    char where[FS_PRINTER_WHERE_MAX];
+    hp.where = fs_printer_section_context(s, where, sizeof(where));
     struct fs_pin_desc sensor_pin, heater_pin;
     if (read_sensor(pr, s, &hp, &sensor_pin, err) < 0)
         return -1;
@@ -171,6 +173,8 @@ static int read_temperature_sensor(struct fs_heaters *h, struct fs_config_sectio
     struct fs_heater_params hp;
     fs_heater_params_default(&hp);
     hp.name = fs_config_section_suffix(s);
+    char where[FS_PRINTER_WHERE_MAX];
+    hp.where = fs_printer_section_context(s, where, sizeof(where));
     hp.verify.enabled = 0;
     struct fs_pin_desc pin;
     if (read_sensor(h->printer, s, &hp, &pin, err) < 0)
@@ -192,6 +196,8 @@ static int read_fan(struct fs_heaters *h, struct fs_config_section *s, int is_he
     struct fs_fan_params fp;
     fs_fan_params_default(&fp);
     fp.name = fs_config_section_name(s);
+    char where[FS_PRINTER_WHERE_MAX];
+    fp.where = fs_printer_section_context(s, where, sizeof(where));
     struct fs_pin_desc pin;
     if (fs_config_get_pin(s, "pin", 1, 1, 0, &pin, err) < 0 ||
         fs_printer_pin_mcu(pr, s, "pin", &pin, &fp.mcu, err) < 0)
