@@ -627,6 +627,14 @@ int fs_link_get_transport_error(const struct fs_link *l, struct fs_error *err)
     return -1;
 }
 
+void fs_link_queue_drop(struct fs_link *l, struct fs_link_queue *q)
+{
+    /* The send timer may still be set for a dropped message's min_clock;
+     * waking then finds nothing to send, which costs nothing. */
+    while (q->head != LINK_NO_MSG)
+        link_pop_head(l, q);
+}
+
 void fs_link_reset(struct fs_link *l)
 {
     for (struct fs_link_queue *q = &l->default_queue; q; q = q->next_queue)

@@ -82,6 +82,9 @@ void fs_link_set_receive_window(struct fs_link *l, uint32_t bytes);
  * whose commands must stay in order among themselves (one per stepper). */
 struct fs_link_queue *fs_link_default_queue(struct fs_link *l);
 struct fs_link_queue *fs_link_queue_new(struct fs_link *l);
+/* Forgets the messages of q not yet sent (a stopped stepper's steps, which
+ * the MCU would discard anyway); those already sent are unaffected. */
+void fs_link_queue_drop(struct fs_link *l, struct fs_link_queue *q);
 
 /* Queues one encoded message (id and parameters, at most 59 bytes).
  * min_clock 0 means ready at once; req_clock 0 means most urgent. */

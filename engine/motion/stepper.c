@@ -50,6 +50,7 @@
 #include <string.h> /* strcmp */
 
 #include "core/error.h"          /* fs_error_set, fs_error_prefix */
+#include "mcu/link.h"            /* fs_link_queue_drop */
 #include "mcu/mcu.h"             /* fs_mcu_* */
 #include "motion/stepcompress.h" /* fs_stepcompress_* */
 #include "motion/stepsync.h"     /* fs_stepsync_take_slot */
@@ -243,6 +244,7 @@ struct fs_mcu *fs_stepper_mcu(const struct fs_stepper *s) { return s->mcu; }
 double fs_stepper_step_dist(const struct fs_stepper *s) { return s->step_dist; }
 int64_t fs_stepper_step_count(const struct fs_stepper *s) { return s->mcu_steps; }
 double fs_stepper_get_position(const struct fs_stepper *s) { return s->position; }
+double fs_stepper_motion_end(const struct fs_stepper *s) { return s->last_move_end; }
 void fs_stepper_get_stats(const struct fs_stepper *s, struct fs_stepper_stats *out)
 {
     *out = s->stats;
@@ -283,8 +285,8 @@ static int emit_run(void *arg, const struct fs_step_run *run, struct fs_error *e
                                 "time base cannot follow the previous steps in time", s->name);
     }
     uint64_t min_clock;
-    if (fs_stepsync_take_slot(s->sync, s->name, run->first_clock, run->last_clock, &min_clock,
-                              err) < 0)
+    if (fs_stepsync_take_slot(s->sync, s, s->name, run->first_clock, run->last_clock,
+                              &min_clock, err) < 0)
         return -1;
     if (run->reset) {
         const int64_t v[] = {s->oid, (int64_t)(uint32_t)run->reset_clock};
@@ -348,7 +350,8 @@ int fs_stepper_set_enable(struct fs_stepper *s, double print_time, int enable,
         return fs_error_set(err, "%s: mcu '%s' is not configured", s->name, fs_mcu_name(s->mcu));
     uint64_t clock = fs_mcu_print_time_to_clock(s->mcu, print_time);
     uint64_t min_clock;
-    if (fs_stepsync_take_slot(s->sync, s->name, clock, clock, &min_clock, err) < 0)
+    /* A stop leaves the enable pin's command queued: no owner. */
+    if (fs_stepsync_take_slot(s->sync, NULL, s->name, clock, clock, &min_clock, err) < 0)
         return -1;
     int level = enable != (s->enable_pin.invert != 0);
     const int64_t v[] = {s->enable_oid, (int64_t)(uint32_t)clock, level};
@@ -374,6 +377,11 @@ int fs_stepper_sync_after_stop(struct fs_stepper *s, int64_t *steps, struct fs_e
      * discarded when it stopped. The commanded coordinate follows the motor. */
     int64_t lost = s->mcu_steps - actual;
     fs_stepcompress_reset(s->sc);
+    /* The MCU returned this stepper's queued moves to its pool when it
+     * stopped; what is still waiting in the link would be discarded on
+     * arrival. Dropping it frees every slot this stepper held. */
+    fs_link_queue_drop(fs_mcu_link(s->mcu), s->queue);
+    fs_stepsync_release(s->sync, s);
     s->mcu_steps = actual;
     s->cmd_steps -= lost;
     s->position = (double)s->cmd_steps * s->step_dist;

@@ -77,6 +77,9 @@ double fs_stepper_step_dist(const struct fs_stepper *s);
  * nothing (SET_KINEMATIC_POSITION, homing). */
 void fs_stepper_set_position(struct fs_stepper *s, double pos);
 double fs_stepper_get_position(const struct fs_stepper *s);
+/* Print time the last generated move ends; 0 after a stop or a dropped
+ * move (nothing planned is still to run). */
+double fs_stepper_motion_end(const struct fs_stepper *s);
 /* Steps generated so far, counting direction (what the MCU will report once
  * they have run, plus the offset of the MCU's own count). */
 int64_t fs_stepper_step_count(const struct fs_stepper *s);
@@ -94,7 +97,8 @@ int fs_stepper_set_enable(struct fs_stepper *s, double print_time, int enable,
                           struct fs_error *err);
 
 /* After the MCU stopped the stepper (homing trigger): read its position
- * back, drop unsent steps, and make the next move start with
+ * back, drop unsent steps (also those waiting in the link), give its
+ * move-queue slots back to the stepsync, and make the next move start with
  * reset_step_clock. *steps receives the MCU's position. */
 int fs_stepper_sync_after_stop(struct fs_stepper *s, int64_t *steps, struct fs_error *err);
 

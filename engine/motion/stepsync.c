@@ -15,6 +15,14 @@
  * commands span more time than the lead below - true by orders of
  * magnitude at any real step rate.
  *
+ * Each slot also remembers which stepper's queue_step holds it. When the
+ * MCU stops a stepper on a trigger it returns that stepper's queued moves
+ * to its pool at once, and the stepper drops its commands still waiting in
+ * the link; fs_stepsync_release then frees that stepper's slots, so motion
+ * after a homing stop does not wait for (or run out of) slots that only
+ * the plan still held. Enable-pin commands are not freed by a stop and are
+ * taken without an owner.
+ *
  * It is also the last check on timing: a command whose first clock is not
  * at least FS_STEPSYNC_LEAD_S ahead of the MCU's estimated clock could reach
  * the MCU after its time and shut it down ("Stepper too far in past"); the
@@ -29,11 +37,16 @@
 #include "mcu/link.h"     /* fs_link_last_receive_time */
 #include "mcu/mcu.h"      /* fs_mcu_* */
 
+struct stepsync_slot {
+    uint64_t release_clock; /* 0: free */
+    const void *owner;      /* the stepper a stop frees it for, or NULL */
+};
+
 struct fs_stepsync {
     struct fs_mcu *mcu;
     struct fs_reactor *reactor;
     int reserved;
-    uint64_t *slots; /* min-heap of release clocks */
+    struct stepsync_slot *slots; /* min-heap by release clock */
     int slot_count;
 };
 
@@ -47,7 +60,7 @@ static int stepsync_configured(void *arg, struct fs_mcu *m, struct fs_error *err
                             "for outputs; none is left for steppers", fs_mcu_name(m), moves,
                             s->reserved);
     if (count != s->slot_count) {
-        uint64_t *grown = realloc(s->slots, (size_t)count * sizeof(*grown));
+        struct stepsync_slot *grown = realloc(s->slots, (size_t)count * sizeof(*grown));
         if (!grown)
             return fs_error_set(err, "mcu '%s': out of memory", fs_mcu_name(m));
         s->slots = grown;
@@ -55,7 +68,7 @@ static int stepsync_configured(void *arg, struct fs_mcu *m, struct fs_error *err
     }
     /* A (re)configured MCU starts with an empty queue. */
     for (int i = 0; i < count; i++)
-        s->slots[i] = 0;
+        s->slots[i] = (struct stepsync_slot){0, NULL};
     return 0;
 }
 
@@ -119,33 +132,33 @@ int fs_stepsync_check_lead(struct fs_stepsync *s, const char *who, uint64_t cloc
                         ahead_s * 1e3, fs_mcu_name(s->mcu), FS_STEPSYNC_LEAD_S * 1e3);
 }
 
-static void sift_down(uint64_t *heap, int count)
+static void sift_down(struct stepsync_slot *heap, int count, int i)
 {
-    int i = 0;
     for (;;) {
         int l = 2 * i + 1, r = l + 1, least = i;
-        if (l < count && heap[l] < heap[least])
+        if (l < count && heap[l].release_clock < heap[least].release_clock)
             least = l;
-        if (r < count && heap[r] < heap[least])
+        if (r < count && heap[r].release_clock < heap[least].release_clock)
             least = r;
         if (least == i)
             return;
-        uint64_t t = heap[i];
+        struct stepsync_slot t = heap[i];
         heap[i] = heap[least];
         heap[least] = t;
         i = least;
     }
 }
 
-int fs_stepsync_take_slot(struct fs_stepsync *s, const char *who, uint64_t first_clock,
-                          uint64_t release_clock, uint64_t *min_clock, struct fs_error *err)
+int fs_stepsync_take_slot(struct fs_stepsync *s, const void *owner, const char *who,
+                          uint64_t first_clock, uint64_t release_clock, uint64_t *min_clock,
+                          struct fs_error *err)
 {
     if (!s->slot_count)
         return fs_error_set(err, "%s: mcu '%s' is not configured", who, fs_mcu_name(s->mcu));
     if (fs_stepsync_check_lead(s, who, first_clock, err) < 0)
         return -1;
     uint64_t lead = fs_mcu_seconds_to_ticks(s->mcu, FS_STEPSYNC_LEAD_S);
-    uint64_t free_at = s->slots[0];
+    uint64_t free_at = s->slots[0].release_clock;
     if (free_at + lead > first_clock)
         return fs_error_set(err, "%s: mcu '%s' move queue full: all %d slots stay busy "
                             "until %.1f ms before this step (less than the %.0f ms lead)",
@@ -154,7 +167,23 @@ int fs_stepsync_take_slot(struct fs_stepsync *s, const char *who, uint64_t first
                                 fs_mcu_clock_freq(s->mcu) * 1e3,
                             FS_STEPSYNC_LEAD_S * 1e3);
     *min_clock = free_at;
-    s->slots[0] = release_clock > free_at ? release_clock : free_at;
-    sift_down(s->slots, s->slot_count);
+    s->slots[0].release_clock = release_clock > free_at ? release_clock : free_at;
+    s->slots[0].owner = owner;
+    sift_down(s->slots, s->slot_count, 0);
     return 0;
+}
+
+void fs_stepsync_release(struct fs_stepsync *s, const void *owner)
+{
+    int changed = 0;
+    for (int i = 0; i < s->slot_count; i++) {
+        if (s->slots[i].owner != owner)
+            continue;
+        s->slots[i] = (struct stepsync_slot){0, NULL};
+        changed = 1;
+    }
+    if (!changed)
+        return;
+    for (int i = s->slot_count / 2 - 1; i >= 0; i--)
+        sift_down(s->slots, s->slot_count, i);
 }

@@ -16,10 +16,11 @@
  *
  * Steps of committed moves are sent FS_TOOLHEAD_STEP_FLUSH_S ahead of
  * their time by the same timer (the stepsync holds each command back until
- * the MCU has room for it). Not sending further matters when the MCU stops
- * the steppers on an endstop: the commands already sent still count as
- * holding move-queue slots until their planned time, so motion after a
- * homing stop restarts after the last step that was sent.
+ * the MCU has room for it). Not sending further keeps the commands in
+ * flight few, so a halt that discards them loses little. When the MCU
+ * stops steppers on an endstop, their slots are given back
+ * (fs_stepper_sync_after_stop) and motion restarts right away, unless a
+ * stepper that was not stopped still has motion to run.
  *
  * G-code can arrive much faster than the machine moves, so
  * fs_toolhead_move lets the world run while the committed motion reaches
@@ -431,12 +432,19 @@ void fs_toolhead_note_stopped(struct fs_toolhead *th)
 {
     fs_lookahead_reset(&th->la);
     drop_queue(th);
-    /* Commands already sent hold move-queue slots until their planned
-     * time as far as the stepsync knows, although the MCU dropped them:
-     * new motion starts after the last step that was sent. */
-    double restart = th->flushed_time + STOP_RESTART_MARGIN_S;
-    double est = fs_toolhead_estimated_print_time(th);
-    th->print_time = restart > est ? restart : est;
+    /* The stopped steppers gave back their move-queue slots and forgot
+     * their planned motion, so new motion may start at once. A stepper
+     * the MCU did not stop still runs what it was sent: nothing restarts
+     * before that ends (the safety net should homing ever move a stepper
+     * it does not watch). */
+    double restart = fs_toolhead_estimated_print_time(th);
+    for (int i = 0; i < 4; i++) {
+        struct fs_stepper *s = stepper_at(th, i);
+        double end = s ? fs_stepper_motion_end(s) : 0.0;
+        if (end > 0.0 && end + STOP_RESTART_MARGIN_S > restart)
+            restart = end + STOP_RESTART_MARGIN_S;
+    }
+    th->print_time = restart;
     th->flushed_time = th->print_time;
     th->moving = 0;
 }

@@ -29,7 +29,7 @@ struct fs_trapezoid;
 #define FS_TOOLHEAD_LOOKAHEAD_S 0.5
 /* Steps are sent to the MCUs this far ahead of their time, by a timer
  * running this often. Sending no further keeps few commands in flight when
- * a homing stop discards them. */
+ * a halt discards them. */
 #define FS_TOOLHEAD_STEP_FLUSH_S 0.5
 #define FS_TOOLHEAD_STEP_FLUSH_PERIOD_S 0.1
 /* fs_toolhead_move lets the world run while motion is planned further

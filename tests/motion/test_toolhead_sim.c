@@ -124,7 +124,18 @@ static void build(struct rig *r, const char *cfg_text, uint64_t seed)
     build_with(r, cfg_text, seed, 0);
 }
 
+static void build_reserving(struct rig *r, const char *cfg_text, uint64_t seed, int heaters,
+                            int reserved_slots);
+
 static void build_with(struct rig *r, const char *cfg_text, uint64_t seed, int heaters)
+{
+    build_reserving(r, cfg_text, seed, heaters, 0);
+}
+
+/* reserved_slots: move-queue slots of the main MCU kept from the steppers,
+ * to try them on a small move queue. */
+static void build_reserving(struct rig *r, const char *cfg_text, uint64_t seed, int heaters,
+                            int reserved_slots)
 {
     memset(r, 0, sizeof(*r));
     struct fs_error err = {{0}};
@@ -150,6 +161,9 @@ static void build_with(struct rig *r, const char *cfg_text, uint64_t seed, int h
         !(p->homing = fs_homing_new(p->toolhead, &err)) ||
         !(p->gcode_move = fs_gcode_move_new(p->toolhead, p->gcode, &err)))
         fail_msg("motion: %s", err.msg);
+    if (reserved_slots &&
+        fs_stepsync_reserve_slots(p->stepsyncs[0], reserved_slots, &err) < 0)
+        fail_msg("reserve: %s", err.msg);
     for (int i = 0; i < p->mcu_count; i++)
         if (fs_mcu_configure(p->mcus[i], 5.0, &err) < 0)
             fail_msg("configure: %s", err.msg);
@@ -569,6 +583,43 @@ static void test_queue_end_callback_waits_for_the_queued_moves_without_stopping(
     destroy(&r);
 }
 
+/* A homing stop discards the steps the MCU had queued for the motor; the
+ * move-queue slots they held must come back at once, or a small queue
+ * runs full (or motion waits for the discarded steps' planned time). With
+ * 7 slots left, the retract after the first pass found them all held by
+ * discarded steps ("move queue full"); single-axis moves keep the rest of
+ * the test inside what 7 slots carry. */
+static void test_motion_after_homing_stops_does_not_wait_for_discarded_steps(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r, cartesian_cfg, 23);
+    int move_count = fs_mcu_state(r.printer.mcus[0])->move_count;
+    destroy(&r);
+    const int free_slots = 7;
+    assert_true(move_count > free_slots);
+    build_reserving(&r, cartesian_cfg, 23, 0, move_count - free_slots);
+    struct fs_toolhead *th = r.printer.toolhead;
+    if (run(&r, "G28 X Y") < 0)
+        fail_msg("first homing: %s", r.err.msg);
+    for (int i = 0; i < 4; i++) {
+        if (run(&r, "G1 X60 F1200") < 0 || run(&r, "G28 X") < 0)
+            fail_msg("homing %d: %s", i, r.err.msg);
+        /* Motion goes on from now, not from where the discarded steps
+         * would have ended. */
+        struct fs_toolhead_status st;
+        fs_toolhead_get_status(th, &st);
+        assert_true(st.print_time - fs_toolhead_estimated_print_time(th) < 0.05);
+        if (run(&r, "G1 X20") < 0)
+            fail_msg("after homing %d: %s", i, r.err.msg);
+    }
+    ok(&r, "M400");
+    assert_near(plant_mm(&r, "stepper_x"), 20.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
+    assert_near(plant_mm(&r, "stepper_y"), 0.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
 /* cartesian_cfg with the X switch wired to a toolboard, and a fast
  * second pass so that the relay through the host costs several steps. */
 static void two_mcu_config(char *out, size_t cap)
@@ -626,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_cold_extrusion_is_refused_and_travel_still_works),
         cmocka_unit_test(test_velocity_limits_and_motors_off_as_a_user_sees_them),
         cmocka_unit_test(test_endstop_on_another_mcu_homes_through_the_host),
+        cmocka_unit_test(test_motion_after_homing_stops_does_not_wait_for_discarded_steps),
         cmocka_unit_test(test_queue_end_callback_waits_for_the_queued_moves_without_stopping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
