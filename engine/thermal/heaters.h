@@ -53,11 +53,15 @@ void fs_heaters_free(struct fs_heaters *h);
  * logged and the heater stays off. */
 void fs_heaters_set_fault_handler(struct fs_heaters *h, fs_heater_fault_fn fn, void *arg);
 
-/* Where M106/M107 take their time from: the print time at the end of the
- * moves queued so far (0 when nothing is queued). Without one, fan changes
- * happen as soon as the MCU can take them. The config path sets it to the
- * printer's toolhead. */
-typedef double (*fs_heaters_time_fn)(void *arg);
+/* Where M106/M107 take their time from: the source calls done(done_arg,
+ * print_time) with the print time at the end of the moves queued so far,
+ * once that is known (at once when nothing is queued), without stopping
+ * the moves. Without one, fan changes happen as soon as the MCU can take
+ * them. The config path sets it to the printer's toolhead
+ * (fs_toolhead_at_queue_end). */
+typedef void (*fs_heaters_time_done_fn)(void *done_arg, double print_time);
+typedef int (*fs_heaters_time_fn)(void *arg, fs_heaters_time_done_fn done, void *done_arg,
+                                  struct fs_error *err);
 void fs_heaters_set_move_time_source(struct fs_heaters *h, fs_heaters_time_fn fn, void *arg);
 
 /* By name: "extruder", "heater_bed", a heater_generic's or a

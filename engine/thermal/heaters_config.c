@@ -10,7 +10,7 @@
 
 #include "config/config.h"            /* fs_config_* */
 #include "core/error.h"               /* fs_error_set */
-#include "motion/toolhead.h"          /* fs_toolhead_get_print_time */
+#include "motion/toolhead.h"          /* fs_toolhead_at_queue_end */
 #include "printer/printer.h"          /* struct fs_printer, fs_printer_pin_mcu */
 #include "thermal/heaters_internal.h" /* struct fs_heaters */
 
@@ -298,10 +298,15 @@ static int read_all(struct fs_heaters *h, struct fs_error *err)
 }
 
 /* The toolhead may be made after the heaters: look it up at each use. */
-static double toolhead_time(void *arg)
+static int toolhead_time(void *arg, fs_heaters_time_done_fn done, void *done_arg,
+                         struct fs_error *err)
 {
     struct fs_printer *p = arg;
-    return p->toolhead ? fs_toolhead_get_print_time(p->toolhead) : 0.0;
+    if (!p->toolhead) {
+        done(done_arg, 0.0);
+        return 0;
+    }
+    return fs_toolhead_at_queue_end(p->toolhead, done, done_arg, err);
 }
 
 struct fs_heaters *fs_heaters_new(struct fs_printer *p, struct fs_error *err)

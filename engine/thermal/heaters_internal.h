@@ -6,6 +6,17 @@
 
 #include "thermal/heaters.h" /* FS_HEATERS_MAX, FS_FANS_MAX */
 
+/* Part-fan changes waiting for the moves queued before them (the toolhead
+ * keeps at most this many waiting callbacks too). */
+#define FS_HEATERS_FAN_REQUESTS 32
+
+struct fs_heaters_fan_request {
+    struct fs_heaters *h;
+    struct fs_fan *fan;
+    double speed;
+    int waiting;
+};
+
 struct fs_heaters {
     struct fs_reactor *reactor;
     const struct fs_logger *log;
@@ -19,6 +30,7 @@ struct fs_heaters {
     void *fault_arg;
     fs_heaters_time_fn move_time_fn;
     void *move_time_arg;
+    struct fs_heaters_fan_request fan_requests[FS_HEATERS_FAN_REQUESTS];
 };
 
 #endif

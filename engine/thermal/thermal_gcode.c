@@ -5,6 +5,7 @@
 #include <stdio.h>  /* snprintf */
 
 #include "core/error.h"             /* fs_error_set */
+#include "core/log.h"               /* fs_log */
 #include "gcode/gcode.h"            /* fs_gcode_* */
 #include "thermal/heaters_internal.h" /* struct fs_heaters */
 #include "thermal/pid_calibrate.h"  /* fs_pid_calibrate */
@@ -148,12 +149,37 @@ static struct fs_fan *part_fan(struct fs_heaters *h, const struct fs_gcode_comma
     return f;
 }
 
-/* Fan changes in a print belong after the moves queued before them. */
-static int set_part_fan(struct fs_heaters *h, struct fs_fan *f, double speed,
-                        struct fs_error *err)
+static void part_fan_due(void *arg, double print_time)
 {
-    double when = h->move_time_fn ? h->move_time_fn(h->move_time_arg) : 0.0;
-    return fs_fan_set_speed_at(f, when, speed, err);
+    struct fs_heaters_fan_request *rq = arg;
+    struct fs_error err = {{0}};
+    rq->waiting = 0;
+    /* Nobody waits for this command any more: say what went wrong. */
+    if (fs_fan_set_speed_at(rq->fan, print_time, rq->speed, &err) < 0)
+        fs_log(rq->h->log, FS_LOG_ERROR, "%s: %s", fs_fan_name(rq->fan), err.msg);
+}
+
+/* Fan changes in a print belong after the moves queued before them; the
+ * moves keep flowing meanwhile (no stop, junction speeds kept), so the
+ * change waits in a request until the toolhead knows when they end. */
+static int set_part_fan(struct fs_heaters *h, struct fs_fan *f, double speed,
+                        const struct fs_gcode_command *cmd, struct fs_error *err)
+{
+    if (!h->move_time_fn)
+        return fs_fan_set_speed_at(f, 0.0, speed, err);
+    struct fs_heaters_fan_request *rq = NULL;
+    for (int i = 0; i < FS_HEATERS_FAN_REQUESTS && !rq; i++)
+        if (!h->fan_requests[i].waiting)
+            rq = &h->fan_requests[i];
+    if (!rq)
+        return fs_error_set(err, "%s: more than %d fan changes wait for queued moves",
+                            cmd->name, FS_HEATERS_FAN_REQUESTS);
+    *rq = (struct fs_heaters_fan_request){.h = h, .fan = f, .speed = speed, .waiting = 1};
+    if (h->move_time_fn(h->move_time_arg, part_fan_due, rq, err) < 0) {
+        rq->waiting = 0;
+        return fs_error_prefix(err, "%s: ", cmd->name);
+    }
+    return 0;
 }
 
 static int cmd_m106(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
@@ -164,7 +190,7 @@ static int cmd_m106(void *arg, struct fs_gcode *g, const struct fs_gcode_command
     double s;
     if (!f || fs_gcode_get_float(cmd, "S", 255.0, 0.0, 255.0, &s, err) < 0)
         return -1;
-    return set_part_fan(arg, f, s / 255.0, err);
+    return set_part_fan(arg, f, s / 255.0, cmd, err);
 }
 
 static int cmd_m107(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
@@ -172,7 +198,7 @@ static int cmd_m107(void *arg, struct fs_gcode *g, const struct fs_gcode_command
 {
     (void)g;
     struct fs_fan *f = part_fan(arg, cmd, err);
-    return f ? set_part_fan(arg, f, 0.0, err) : -1;
+    return f ? set_part_fan(arg, f, 0.0, cmd, err) : -1;
 }
 
 static int cmd_pid_calibrate(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,

@@ -583,6 +583,49 @@ static void test_queue_end_callback_waits_for_the_queued_moves_without_stopping(
     destroy(&r);
 }
 
+/* An M106 between printing moves switches the fan when the moves before
+ * it end, and the head does not stop for it: the junction keeps its
+ * speed. */
+static void test_m106_between_moves_keeps_the_head_moving(void **state)
+{
+    (void)state;
+    static struct rig r;
+    static char cfg[sizeof(cartesian_cfg) + sizeof(heated_extruder_cfg) + 32];
+    snprintf(cfg, sizeof(cfg), "%s%s[fan]\npin: PC7\n", cartesian_cfg, heated_extruder_cfg);
+    build_with(&r, cfg, 24, 1);
+    ok(&r, "G28 X Y");
+    ok(&r, "G1 X10 F6000");
+    ok(&r, "M400");
+    assert_int_equal(sim_world_pin_level(r.host.world, "mcu", "PC7"), 0);
+    ok(&r, "G1 X20");
+    ok(&r, "M106 S255");
+    ok(&r, "G1 X30");
+    ok(&r, "G1 X40");
+    double t_at_20 = -1.0, t_fan = -1.0, v_at_20 = 0.0;
+    double last_x = plant_mm(&r, "stepper_x");
+    const double dt = 0.0005;
+    for (int i = 0; i < 4000 && (t_at_20 < 0.0 || t_fan < 0.0); i++) {
+        sim_host_run_for(&r.host, dt);
+        double x = plant_mm(&r, "stepper_x");
+        if (t_at_20 < 0.0 && x >= 20.0) {
+            t_at_20 = sim_host_now(&r.host);
+            v_at_20 = (x - last_x) / dt;
+        }
+        if (t_fan < 0.0 && sim_world_pin_level(r.host.world, "mcu", "PC7") == 1)
+            t_fan = sim_host_now(&r.host);
+        last_x = x;
+    }
+    assert_true(t_at_20 > 0.0 && t_fan > 0.0);
+    /* Cruising at 100 mm/s through the junction, not stopped at it. */
+    assert_true(v_at_20 > 80.0);
+    /* The fan came on as the head passed X20 (one sampling step). */
+    assert_near(t_fan, t_at_20, 2.0 * dt);
+    ok(&r, "M400");
+    assert_near(plant_mm(&r, "stepper_x"), 40.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
 /* A homing stop discards the steps the MCU had queued for the motor; the
  * move-queue slots they held must come back at once, or a small queue
  * runs full (or motion waits for the discarded steps' planned time). With
@@ -678,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_velocity_limits_and_motors_off_as_a_user_sees_them),
         cmocka_unit_test(test_endstop_on_another_mcu_homes_through_the_host),
         cmocka_unit_test(test_motion_after_homing_stops_does_not_wait_for_discarded_steps),
+        cmocka_unit_test(test_m106_between_moves_keeps_the_head_moving),
         cmocka_unit_test(test_queue_end_callback_waits_for_the_queued_moves_without_stopping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -294,10 +294,13 @@ static void test_fan_max_power_off_below_and_kick_start(void **state)
 
 /* M106 in a print waits for the moves queued before it: here a stand-in
  * for the toolhead says they run for another 2 s. */
-static double moves_end_in_2s(void *arg)
+static int moves_end_in_2s(void *arg, fs_heaters_time_done_fn done, void *done_arg,
+                           struct fs_error *err)
 {
+    (void)err;
     struct thermal_rig *r = arg;
-    return fs_mcu_estimated_print_time(r->mcu, sim_host_now(&r->host)) + 2.0;
+    done(done_arg, fs_mcu_estimated_print_time(r->mcu, sim_host_now(&r->host)) + 2.0);
+    return 0;
 }
 
 static void test_m106_takes_effect_after_the_queued_moves(void **state)
