@@ -3,7 +3,7 @@
  * the dictionary the MCU sends; only identify (id 1) is encoded by hand. */
 #include "fw_test_host.h"
 
-#include <stdio.h>  /* fprintf */
+#include <stdio.h>  /* fprintf, snprintf */
 #include <stdlib.h> /* calloc, free */
 #include <string.h> /* memcpy, strcmp */
 
@@ -172,6 +172,40 @@ void fw_test_host_free(struct fw_test_host *h)
     free(h);
 }
 
+int fw_test_host_setup(void **state)
+{
+    struct fw_test_host *h = fw_test_host_new();
+    if (!h)
+        return -1;
+    *state = h;
+    return 0;
+}
+
+int fw_test_host_teardown(void **state)
+{
+    fw_test_host_free(*state);
+    return 0;
+}
+
+struct fw_test_host *fw_test_host_new_outputs(uint32_t max_duration)
+{
+    struct fw_test_host *h = fw_test_host_new();
+    if (!h)
+        return NULL;
+    char cmd[240];
+    snprintf(cmd, sizeof(cmd),
+             "allocate_oids count=2;"
+             "config_digital_out oid=0 pin=PA7 value=0 default_value=0 max_duration=%u;"
+             "config_pwm_out oid=1 pin=PA9 cycle_ticks=1000 value=0 default_value=0"
+             " max_duration=%u;finalize_config crc=1",
+             max_duration, max_duration);
+    if (fw_test_host_send(h, cmd) < 0) {
+        fw_test_host_free(h);
+        return NULL;
+    }
+    return h;
+}
+
 int fw_test_host_encode(struct fw_test_host *h, const char *text, uint8_t *out, size_t cap)
 {
     struct fs_error err = {{0}};
@@ -212,6 +246,14 @@ void fw_test_host_run_until(struct fw_test_host *h, uint64_t clock)
     fw_sim_mcu_run(h->mcu, clock);
     if (clock > h->clock)
         h->clock = clock;
+}
+
+void fw_test_host_run_events_until(struct fw_test_host *h, uint64_t clock)
+{
+    uint64_t wake;
+    while (fw_sim_mcu_next_wake(h->mcu, &wake) && wake <= clock)
+        fw_test_host_run_until(h, wake);
+    fw_test_host_run_until(h, clock);
 }
 
 int fw_test_host_next(struct fw_test_host *h, struct fs_msg *out)
@@ -255,6 +297,16 @@ int fw_test_host_query(struct fw_test_host *h, const char *cmd, const char *resp
     return fw_test_host_find(h, resp_name, out);
 }
 
+const char *fw_test_host_shutdown_reason(struct fw_test_host *h, char *buf, size_t cap)
+{
+    struct fs_msg msg;
+    if (fw_test_host_find(h, "shutdown", &msg) < 0)
+        return "";
+    int32_t id = (int32_t)fs_msg_get(&msg, "static_string_id", -1);
+    const char *name = fs_msgproto_enum_name(h->proto, "static_string_id", id, buf, cap);
+    return name ? name : "";
+}
+
 size_t fw_test_host_count_acks(const struct fw_test_host *h, int *last_seq)
 {
     size_t n = 0;
@@ -283,6 +335,20 @@ const struct fw_test_output *fw_test_host_pin_change(const struct fw_test_host *
         if (h->outputs[i].pin == pin && n-- == 0)
             return &h->outputs[i];
     return NULL;
+}
+
+size_t fw_test_host_pin_history(const struct fw_test_host *h, uint32_t pin,
+                                struct fw_test_change *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->output_count; i++) {
+        if (h->outputs[i].pin != pin)
+            continue;
+        if (n < cap)
+            out[n] = (struct fw_test_change){h->outputs[i].clock, h->outputs[i].value};
+        n++;
+    }
+    return n;
 }
 
 uint32_t fw_test_host_pin_level(const struct fw_test_host *h, uint32_t pin)

@@ -31,6 +31,12 @@ struct fw_test_output {
     int is_pwm;
 };
 
+/* One change of one pin, as fw_test_host_pin_history lists them. */
+struct fw_test_change {
+    uint64_t clock;
+    uint32_t value;
+};
+
 struct fw_test_host {
     struct fw_sim_mcu *mcu;
     struct fs_msgproto *proto;
@@ -56,6 +62,16 @@ struct fw_test_host {
  * Returns NULL (and prints why) on failure. */
 struct fw_test_host *fw_test_host_new(void);
 void fw_test_host_free(struct fw_test_host *h);
+/* A fresh host per test, in the shape of cmocka's setup and teardown
+ * functions: the host goes into *state; setup fails when it cannot be
+ * made. */
+int fw_test_host_setup(void **state);
+int fw_test_host_teardown(void **state);
+/* A host whose MCU has digital out 0 on PA7 (off, default off) and PWM out
+ * 1 on PA9 (duty 0, default 0), both with this max_duration, configured
+ * and finalized: the outputs the digital and hardware PWM tests share.
+ * Returns NULL (and prints why) on failure. */
+struct fw_test_host *fw_test_host_new_outputs(uint32_t max_duration);
 
 /* Bytes straight onto the wire at h->clock. */
 void fw_test_host_send_raw(struct fw_test_host *h, const uint8_t *data, size_t len);
@@ -70,6 +86,9 @@ int fw_test_host_encode(struct fw_test_host *h, const char *text, uint8_t *out, 
 
 /* Runs the MCU's timers and tasks up to clock; h->clock becomes clock. */
 void fw_test_host_run_until(struct fw_test_host *h, uint64_t clock);
+/* The same, timer by timer: tasks (and their reports) run at each timer's
+ * clock, as they do in the simulator's event loop. */
+void fw_test_host_run_events_until(struct fw_test_host *h, uint64_t clock);
 
 /* Decodes the next response (not an ack) after the cursor, advancing it;
  * returns 0, or -1 when there is none. */
@@ -83,6 +102,10 @@ void fw_test_host_mark(struct fw_test_host *h);
 int fw_test_host_query(struct fw_test_host *h, const char *cmd, const char *resp_name,
                        struct fs_msg *out);
 
+/* The reason of the next shutdown response after the cursor (advancing
+ * it), as its static string, written into buf; "" when there is none. */
+const char *fw_test_host_shutdown_reason(struct fw_test_host *h, char *buf, size_t cap);
+
 /* Acks (empty blocks) after the cursor, and the seq nibble of the last. */
 size_t fw_test_host_count_acks(const struct fw_test_host *h, int *last_seq);
 /* How many output changes were recorded for a pin, and the n-th of them
@@ -93,6 +116,10 @@ size_t fw_test_host_pin_changes(const struct fw_test_host *h, uint32_t pin);
 void fw_test_host_forget_pin_changes(struct fw_test_host *h);
 const struct fw_test_output *fw_test_host_pin_change(const struct fw_test_host *h, uint32_t pin,
                                                      size_t n);
+/* The recorded changes of one pin, in order: the first cap of them go to
+ * out; returns how many there are. */
+size_t fw_test_host_pin_history(const struct fw_test_host *h, uint32_t pin,
+                                struct fw_test_change *out, size_t cap);
 /* The pin's level after the last recorded change (0 if none). */
 uint32_t fw_test_host_pin_level(const struct fw_test_host *h, uint32_t pin);
 /* The value of a dictionary enumeration name ("pin", "PA3"), or -1. */

@@ -15,16 +15,6 @@
 #define T0 1000000
 #define REST 10000
 
-/* Runs timer by timer, so tasks (and their reports) run at each event's
- * clock as they would in the simulator's event loop. */
-static void run_to(struct fw_test_host *h, uint64_t clock)
-{
-    uint64_t wake;
-    while (fw_sim_mcu_next_wake(h->mcu, &wake) && wake <= clock)
-        fw_test_host_run_until(h, wake);
-    fw_test_host_run_until(h, clock);
-}
-
 /* Starts sampling at T0: 4 samples 100 ticks apart every REST ticks. */
 static struct fw_test_host *adc_host(int sums_per_report, int min, int max, int range_check_count)
 {
@@ -81,25 +71,15 @@ static int legacy(void)
 #endif
 }
 
-static const char *shutdown_reason(struct fw_test_host *h, char *buf, size_t cap)
-{
-    struct fs_msg msg;
-    if (fw_test_host_find(h, "shutdown", &msg) < 0)
-        return "";
-    int32_t id = (int32_t)fs_msg_get(&msg, "static_string_id", -1);
-    const char *name = fs_msgproto_enum_name(h->proto, "static_string_id", id, buf, cap);
-    return name ? name : "";
-}
-
 static void test_reports_carry_oversampled_sums_in_order(void **state)
 {
     struct fw_test_host *h = adc_host(3, 0, 0xffff, 0);
     const int reading[3] = {1000, 1001, 4095};
     for (int c = 0; c < 3; c++) {
         h->adc_value[ADC_PIN] = reading[c];
-        run_to(h, T0 + c * REST + 5000);
+        fw_test_host_run_events_until(h, T0 + c * REST + 5000);
     }
-    run_to(h, T0 + 3 * REST - 1);
+    fw_test_host_run_events_until(h, T0 + 3 * REST - 1);
 
     uint32_t next_clock;
     int sums[24];
@@ -125,22 +105,22 @@ static void test_out_of_range_shuts_down_after_range_check_count_sums(void **sta
 {
     struct fw_test_host *h = adc_host(1, 400, 12000, 3);
     h->adc_value[ADC_PIN] = 1000;
-    run_to(h, T0 + 2 * REST - 1);
+    fw_test_host_run_events_until(h, T0 + 2 * REST - 1);
     /* Two bad sums, then a good one: the count starts over. */
     h->adc_value[ADC_PIN] = 50;
-    run_to(h, T0 + 4 * REST - 1);
+    fw_test_host_run_events_until(h, T0 + 4 * REST - 1);
     h->adc_value[ADC_PIN] = 1000;
-    run_to(h, T0 + 5 * REST - 1);
+    fw_test_host_run_events_until(h, T0 + 5 * REST - 1);
     assert_false(fw_sim_mcu_is_shutdown(h->mcu));
 
     h->adc_value[ADC_PIN] = 4000; /* sum 16000 > 12000 */
-    run_to(h, T0 + 6 * REST + 500);
+    fw_test_host_run_events_until(h, T0 + 6 * REST + 500);
     assert_false(fw_sim_mcu_is_shutdown(h->mcu));
-    run_to(h, T0 + 7 * REST + 500);
+    fw_test_host_run_events_until(h, T0 + 7 * REST + 500);
     assert_true(fw_sim_mcu_is_shutdown(h->mcu));
 
     char buf[64];
-    assert_string_equal(shutdown_reason(h, buf, sizeof(buf)), "ADC out of range");
+    assert_string_equal(fw_test_host_shutdown_reason(h, buf, sizeof(buf)), "ADC out of range");
     /* The offending sum still reaches the host, and reports go on. */
     uint32_t next_clock;
     int sums[24];
@@ -155,7 +135,7 @@ static void test_out_of_range_shuts_down_after_range_check_count_sums(void **sta
     assert_int_equal(last, 16000);
     assert_int_equal(last_clock, T0 + 8 * REST);
     fw_test_host_mark(h);
-    run_to(h, T0 + 10 * REST + 500);
+    fw_test_host_run_events_until(h, T0 + 10 * REST + 500);
     assert_int_equal(next_report(h, &next_clock, sums, 24), 1);
     fw_test_host_free(h);
 }
@@ -164,10 +144,10 @@ static void test_range_check_count_zero_shuts_down_on_the_first_bad_sum(void **s
 {
     struct fw_test_host *h = adc_host(1, 400, 12000, 0);
     h->adc_value[ADC_PIN] = 10;
-    run_to(h, T0 + 500);
+    fw_test_host_run_events_until(h, T0 + 500);
     assert_true(fw_sim_mcu_is_shutdown(h->mcu));
     char buf[64];
-    assert_string_equal(shutdown_reason(h, buf, sizeof(buf)), "ADC out of range");
+    assert_string_equal(fw_test_host_shutdown_reason(h, buf, sizeof(buf)), "ADC out of range");
     fw_test_host_free(h);
 }
 
@@ -175,9 +155,9 @@ static void test_full_range_never_shuts_down(void **state)
 {
     struct fw_test_host *h = adc_host(1, 0, 0xffff, 0);
     h->adc_value[ADC_PIN] = 0;
-    run_to(h, T0 + 3 * REST);
+    fw_test_host_run_events_until(h, T0 + 3 * REST);
     h->adc_value[ADC_PIN] = 4095;
-    run_to(h, T0 + 6 * REST);
+    fw_test_host_run_events_until(h, T0 + 6 * REST);
     assert_false(fw_sim_mcu_is_shutdown(h->mcu));
     fw_test_host_free(h);
 }
@@ -185,7 +165,7 @@ static void test_full_range_never_shuts_down(void **state)
 static void test_rest_ticks_zero_stops_sampling(void **state)
 {
     struct fw_test_host *h = adc_host(1, 0, 0xffff, 0);
-    run_to(h, T0 + 2 * REST - 1);
+    fw_test_host_run_events_until(h, T0 + 2 * REST - 1);
     assert_int_equal(fw_test_host_send(h, legacy() ? "query_analog_in oid=0 clock=0 sample_ticks=0"
                                                      " sample_count=0 rest_ticks=0 min_value=0"
                                                      " max_value=0 range_check_count=0"
@@ -195,7 +175,7 @@ static void test_rest_ticks_zero_stops_sampling(void **state)
                                                      " max_value=0 range_check_count=0"),
                      0);
     fw_test_host_mark(h);
-    run_to(h, T0 + 10 * REST);
+    fw_test_host_run_events_until(h, T0 + 10 * REST);
     uint32_t next_clock;
     int sums[24];
     assert_int_equal(next_report(h, &next_clock, sums, 24), -1);

@@ -18,21 +18,6 @@
 #include "basecmd.h"      /* fw_oid_*, fw_move_*, called through fw_sim_mcu_call */
 #include "sched.h"        /* fw_sched_add_timer, for the timer tests */
 
-static int setup(void **state)
-{
-    struct fw_test_host *h = fw_test_host_new();
-    if (!h)
-        return -1;
-    *state = h;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fw_test_host_free(*state);
-    return 0;
-}
-
 static const char *static_string(struct fw_test_host *h, int64_t id, char *buf, size_t cap)
 {
     return fs_msgproto_enum_name(h->proto, "static_string_id", (int32_t)id, buf, cap);
@@ -535,7 +520,7 @@ static void test_two_instances_keep_separate_state(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fw_test_host_setup, fw_test_host_teardown)
         T(test_identify_serves_the_dictionary_in_chunks),
         T(test_identify_past_the_end_is_an_empty_chunk),
         T(test_get_clock_with_the_dictionary_id_reports_the_clock),

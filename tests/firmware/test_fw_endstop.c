@@ -17,16 +17,6 @@
 
 enum { REASON_ENDSTOP = 1, REASON_HOST = 3, REASON_TIMEOUT = 4 };
 
-/* Runs timer by timer, so tasks (and their reports) run at each event's
- * clock as they would in the simulator's event loop. */
-static void run_to(struct fw_test_host *h, uint64_t clock)
-{
-    uint64_t wake;
-    while (fw_sim_mcu_next_wake(h->mcu, &wake) && wake <= clock)
-        fw_test_host_run_until(h, wake);
-    fw_test_host_run_until(h, clock);
-}
-
 static void send(struct fw_test_host *h, const char *cmd)
 {
     assert_int_equal(fw_test_host_send(h, cmd), 0);
@@ -89,10 +79,10 @@ static void test_endstop_hit_stops_the_stepper_on_the_right_step(void **state)
     struct fw_test_host *h = homing_host();
     home(h);
     start_moving(h);
-    run_to(h, T0 + 10500);
+    fw_test_host_run_events_until(h, T0 + 10500);
     fw_test_host_mark(h);
     h->input_level[ENDSTOP_PIN] = 1;
-    run_to(h, T0 + 50000);
+    fw_test_host_run_events_until(h, T0 + 50000);
 
     /* First agreeing sample at the 400-tick slot T0+10800, three more 50
      * ticks apart: triggered at T0+10950, before the step due at T0+11000. */
@@ -114,11 +104,12 @@ static void test_a_single_noisy_sample_does_not_trigger(void **state)
     struct fw_test_host *h = homing_host();
     home(h);
     start_moving(h);
-    run_to(h, T0 + 10500);
+    fw_test_host_run_events_until(h, T0 + 10500);
     h->input_level[ENDSTOP_PIN] = 1;
-    run_to(h, T0 + 10820); /* the slot at 10800 matched; the next check will not */
+    /* The slot at 10800 matched; the next check will not. */
+    fw_test_host_run_events_until(h, T0 + 10820);
     h->input_level[ENDSTOP_PIN] = 0;
-    run_to(h, T0 + 20500);
+    fw_test_host_run_events_until(h, T0 + 20500);
     assert_int_equal(position(h), 20);
 
     struct fs_msg msg;
@@ -128,7 +119,7 @@ static void test_a_single_noisy_sample_does_not_trigger(void **state)
 
     fw_test_host_mark(h);
     h->input_level[ENDSTOP_PIN] = 1;
-    run_to(h, T0 + 60000);
+    fw_test_host_run_events_until(h, T0 + 60000);
     expect_trsync_state(h, 0, REASON_ENDSTOP, T0 + 20950);
     assert_int_equal(position(h), 20);
     fw_test_host_free(h);
@@ -139,11 +130,11 @@ static void test_cancelled_homing_ignores_the_switch(void **state)
     struct fw_test_host *h = homing_host();
     home(h);
     start_moving(h);
-    run_to(h, T0 + 3500);
+    fw_test_host_run_events_until(h, T0 + 3500);
     send(h, "endstop_home oid=1 clock=0 sample_ticks=0 sample_count=0 rest_ticks=0"
             " pin_value=0 trsync_oid=0 trigger_reason=0");
     h->input_level[ENDSTOP_PIN] = 1;
-    run_to(h, T0 + 200000);
+    fw_test_host_run_events_until(h, T0 + 200000);
     assert_int_equal(position(h), 100);
     struct fs_msg msg;
     assert_int_equal(fw_test_host_query(h, "endstop_query_state oid=1", "endstop_state", &msg), 0);
@@ -157,7 +148,7 @@ static void test_trsync_timeout_triggers_with_expire_reason(void **state)
     send(h, "trsync_set_timeout oid=2 clock=1005500");
     start_moving(h);
     fw_test_host_mark(h);
-    run_to(h, T0 + 50000);
+    fw_test_host_run_events_until(h, T0 + 50000);
     expect_trsync_state(h, 0, REASON_TIMEOUT, T0 + 5500);
     assert_int_equal(position(h), 5);
     assert_int_equal(rising_edges(h, STEP_PIN), 5);
@@ -171,7 +162,7 @@ static void test_trsync_reports_while_armed_and_answers_a_host_trigger(void **st
             "stepper_stop_on_trigger oid=0 trsync_oid=2");
     start_moving(h);
     fw_test_host_mark(h);
-    run_to(h, T0 + 6000);
+    fw_test_host_run_events_until(h, T0 + 6000);
     expect_trsync_state(h, 1, 0, T0 + 1000);
     expect_trsync_state(h, 1, 0, T0 + 3000);
     expect_trsync_state(h, 1, 0, T0 + 5000);
@@ -179,7 +170,7 @@ static void test_trsync_reports_while_armed_and_answers_a_host_trigger(void **st
     fw_test_host_mark(h);
     send(h, "trsync_trigger oid=2 reason=3");
     expect_trsync_state(h, 0, REASON_HOST, T0 + 6000);
-    run_to(h, T0 + 20000);
+    fw_test_host_run_events_until(h, T0 + 20000);
     struct fs_msg msg;
     assert_int_equal(fw_test_host_find(h, "trsync_state", &msg), -1);
     assert_int_equal(position(h), 6);

@@ -4,7 +4,6 @@
 #include <stdarg.h> /* va_list, for cmocka */
 #include <stddef.h> /* size_t */
 #include <stdint.h> /* uint64_t */
-#include <stdio.h>  /* snprintf */
 
 #include <cmocka.h> /* assert_*, cmocka_unit_test */
 
@@ -13,68 +12,22 @@
 #define PWM_PIN 9  /* PA9 */
 #define T0 1000000
 
-/* Runs timer by timer, as the simulator's event loop does. */
-static void run_to(struct fw_test_host *h, uint64_t clock)
-{
-    uint64_t wake;
-    while (fw_sim_mcu_next_wake(h->mcu, &wake) && wake <= clock)
-        fw_test_host_run_until(h, wake);
-    fw_test_host_run_until(h, clock);
-}
-
 static void send(struct fw_test_host *h, const char *cmd)
 {
     assert_int_equal(fw_test_host_send(h, cmd), 0);
 }
 
-/* Digital out 0 on PA7 (off, default off, max_duration as given) and PWM
- * out 1 on PA9 (duty 0, default 0, same max_duration). */
+/* Digital out 0 on PA7 and PWM out 1 on PA9 (fw_test_host_new_outputs).
+ * Configuring an output drives it (floating -> its value), which the plant
+ * must see even at level 0; the tests below count from here. */
 static struct fw_test_host *outputs_host(uint32_t max_duration)
 {
-    struct fw_test_host *h = fw_test_host_new();
+    struct fw_test_host *h = fw_test_host_new_outputs(max_duration);
     assert_non_null(h);
-    char cmd[240];
-    snprintf(cmd, sizeof(cmd),
-             "allocate_oids count=2;"
-             "config_digital_out oid=0 pin=PA7 value=0 default_value=0 max_duration=%u;"
-             "config_pwm_out oid=1 pin=PA9 cycle_ticks=1000 value=0 default_value=0"
-             " max_duration=%u;finalize_config crc=1",
-             max_duration, max_duration);
-    send(h, cmd);
-    /* Configuring an output drives it (floating -> its value), which the
-     * plant must see even at level 0; the tests below count from here. */
     assert_int_equal(fw_test_host_pin_changes(h, PWM_PIN), 1);
     assert_int_equal(fw_test_host_pin_level(h, PWM_PIN), 0);
     fw_test_host_forget_pin_changes(h);
     return h;
-}
-
-struct change {
-    uint64_t clock;
-    uint32_t value;
-};
-
-static size_t changes(const struct fw_test_host *h, uint32_t pin, struct change *out, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < h->output_count; i++) {
-        if (h->outputs[i].pin != pin)
-            continue;
-        if (n < cap)
-            out[n] = (struct change){h->outputs[i].clock, h->outputs[i].value};
-        n++;
-    }
-    return n;
-}
-
-static const char *shutdown_reason(struct fw_test_host *h, char *buf, size_t cap)
-{
-    struct fs_msg msg;
-    if (fw_test_host_find(h, "shutdown", &msg) < 0)
-        return "";
-    int32_t id = (int32_t)fs_msg_get(&msg, "static_string_id", -1);
-    const char *name = fs_msgproto_enum_name(h->proto, "static_string_id", id, buf, cap);
-    return name ? name : "";
 }
 
 static void test_pwm_out_applies_values_at_their_clocks(void **state)
@@ -83,10 +36,10 @@ static void test_pwm_out_applies_values_at_their_clocks(void **state)
     send(h, "queue_pwm_out oid=1 clock=1000000 value=128;"
             "queue_pwm_out oid=1 clock=1002000 value=255;"
             "queue_pwm_out oid=1 clock=1003000 value=0");
-    run_to(h, T0 + 10000);
-    struct change c[8];
-    const struct change want[] = {{T0, 128}, {T0 + 2000, 255}, {T0 + 3000, 0}};
-    assert_int_equal(changes(h, PWM_PIN, c, 8), 3);
+    fw_test_host_run_events_until(h, T0 + 10000);
+    struct fw_test_change c[8];
+    const struct fw_test_change want[] = {{T0, 128}, {T0 + 2000, 255}, {T0 + 3000, 0}};
+    assert_int_equal(fw_test_host_pin_history(h, PWM_PIN, c, 8), 3);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(c[i].clock, want[i].clock);
         assert_int_equal(c[i].value, want[i].value);
@@ -100,16 +53,16 @@ static void test_pwm_out_max_duration_expiry_shuts_down_to_default(void **state)
     struct fw_test_host *h = outputs_host(5000);
     send(h, "queue_pwm_out oid=1 clock=1000000 value=200;"
             "queue_pwm_out oid=1 clock=1004000 value=100");
-    run_to(h, T0 + 8999);
+    fw_test_host_run_events_until(h, T0 + 8999);
     assert_false(fw_sim_mcu_is_shutdown(h->mcu));
-    run_to(h, T0 + 20000);
+    fw_test_host_run_events_until(h, T0 + 20000);
     assert_true(fw_sim_mcu_is_shutdown(h->mcu));
-    struct change c[8];
-    assert_int_equal(changes(h, PWM_PIN, c, 8), 3);
+    struct fw_test_change c[8];
+    assert_int_equal(fw_test_host_pin_history(h, PWM_PIN, c, 8), 3);
     assert_int_equal(c[2].clock, T0 + 9000);
     assert_int_equal(c[2].value, 0);
     char buf[64];
-    assert_string_equal(shutdown_reason(h, buf, sizeof(buf)),
+    assert_string_equal(fw_test_host_shutdown_reason(h, buf, sizeof(buf)),
                         "Missed scheduling of next hard pwm event");
     fw_test_host_free(h);
 }

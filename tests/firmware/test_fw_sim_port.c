@@ -13,21 +13,6 @@
 #include "hal.h"          /* the HAL under test */
 #include "sched.h"        /* fw_sched_add_timer */
 
-static int setup(void **state)
-{
-    struct fw_test_host *h = fw_test_host_new();
-    if (!h)
-        return -1;
-    *state = h;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fw_test_host_free(*state);
-    return 0;
-}
-
 static void write_outputs(void *ctx)
 {
     struct hal_gpio_out g = hal_gpio_out_setup(3, 0); /* PA3, already low */
@@ -150,7 +135,7 @@ static void test_power_cycle_puts_outputs_back_low(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fw_test_host_setup, fw_test_host_teardown)
         T(test_outputs_report_setup_and_changes),
         T(test_setting_up_a_pin_the_board_lacks_shuts_down),
         T(test_inputs_and_adc_read_the_wiring),

@@ -16,16 +16,6 @@
 #define DIR_PIN 1  /* PA1 */
 #define T0 1000000 /* when moves start: well clear of power-on */
 
-/* Runs timer by timer, so tasks (and their reports) run at each event's
- * clock as they would in the simulator's event loop. */
-static void run_to(struct fw_test_host *h, uint64_t clock)
-{
-    uint64_t wake;
-    while (fw_sim_mcu_next_wake(h->mcu, &wake) && wake <= clock)
-        fw_test_host_run_until(h, wake);
-    fw_test_host_run_until(h, clock);
-}
-
 static struct fw_test_host *stepper_host(uint32_t step_pulse_ticks)
 {
     struct fw_test_host *h = fw_test_host_new();
@@ -68,23 +58,13 @@ static int64_t position(struct fw_test_host *h)
     return fs_msg_get(&msg, "pos", -999999);
 }
 
-static const char *shutdown_reason(struct fw_test_host *h, char *buf, size_t cap)
-{
-    struct fs_msg msg;
-    if (fw_test_host_find(h, "shutdown", &msg) < 0)
-        return "";
-    int32_t id = (int32_t)fs_msg_get(&msg, "static_string_id", -1);
-    const char *name = fs_msgproto_enum_name(h->proto, "static_string_id", id, buf, cap);
-    return name ? name : "";
-}
-
 static void test_queue_step_with_add_steps_at_the_given_clocks(void **state)
 {
     struct fw_test_host *h = stepper_host(20);
     assert_int_equal(fw_test_host_send(h, "set_next_step_dir oid=0 dir=1;"
                                           "queue_step oid=0 interval=1000 count=5 add=100"),
                      0);
-    run_to(h, T0 + 20000);
+    fw_test_host_run_events_until(h, T0 + 20000);
 
     uint64_t up[8], down[8];
     const uint64_t want[5] = {T0 + 1000, T0 + 2100, T0 + 3300, T0 + 4600, T0 + 6000};
@@ -114,7 +94,7 @@ static void test_reversing_counts_position_back_and_turns_with_step_idle(void **
                                           "set_next_step_dir oid=0 dir=0;"
                                           "queue_step oid=0 interval=500 count=8 add=-10"),
                      0);
-    run_to(h, T0 + 50000);
+    fw_test_host_run_events_until(h, T0 + 50000);
 
     uint64_t up[16], dir_low[2];
     assert_int_equal(edges(h, STEP_PIN, 1, up, 16), 13);
@@ -131,7 +111,7 @@ static void test_zero_pulse_ticks_gives_both_edges_at_the_step_clock(void **stat
 {
     struct fw_test_host *h = stepper_host(0);
     assert_int_equal(fw_test_host_send(h, "queue_step oid=0 interval=300 count=4 add=0"), 0);
-    run_to(h, T0 + 5000);
+    fw_test_host_run_events_until(h, T0 + 5000);
     uint64_t up[8], down[8];
     assert_int_equal(edges(h, STEP_PIN, 1, up, 8), 4);
     assert_int_equal(edges(h, STEP_PIN, 0, down, 8), 4);
@@ -149,9 +129,9 @@ static void test_position_mid_move_counts_only_steps_taken(void **state)
     assert_int_equal(fw_test_host_send(h, "set_next_step_dir oid=0 dir=1;"
                                           "queue_step oid=0 interval=1000 count=10 add=0"),
                      0);
-    run_to(h, T0 + 3500);
+    fw_test_host_run_events_until(h, T0 + 3500);
     assert_int_equal(position(h), 3);
-    run_to(h, T0 + 20000);
+    fw_test_host_run_events_until(h, T0 + 20000);
     assert_int_equal(position(h), 10);
     fw_test_host_free(h);
 }
@@ -160,10 +140,10 @@ static void test_moves_after_the_clock_continue_from_the_last_step(void **state)
 {
     struct fw_test_host *h = stepper_host(20);
     assert_int_equal(fw_test_host_send(h, "queue_step oid=0 interval=1000 count=2 add=0"), 0);
-    run_to(h, T0 + 2500);
+    fw_test_host_run_events_until(h, T0 + 2500);
     /* The queue ran dry at T0+2000; the next move still counts from there. */
     assert_int_equal(fw_test_host_send(h, "queue_step oid=0 interval=1000 count=1 add=0"), 0);
-    run_to(h, T0 + 10000);
+    fw_test_host_run_events_until(h, T0 + 10000);
     uint64_t up[4];
     assert_int_equal(edges(h, STEP_PIN, 1, up, 4), 3);
     assert_int_equal(up[2], T0 + 3000);
@@ -174,11 +154,12 @@ static void test_moves_after_the_clock_continue_from_the_last_step(void **state)
 static void test_first_step_in_the_past_shuts_down(void **state)
 {
     struct fw_test_host *h = stepper_host(20);
-    run_to(h, T0 + 5000);
+    fw_test_host_run_events_until(h, T0 + 5000);
     fw_test_host_mark(h);
     assert_int_equal(fw_test_host_send(h, "queue_step oid=0 interval=1000 count=3 add=0"), 0);
     char buf[64];
-    assert_string_equal(shutdown_reason(h, buf, sizeof(buf)), "Stepper too far in past");
+    assert_string_equal(fw_test_host_shutdown_reason(h, buf, sizeof(buf)),
+                        "Stepper too far in past");
     assert_int_equal(fw_test_host_pin_changes(h, STEP_PIN), 0);
     fw_test_host_free(h);
 }
@@ -202,7 +183,7 @@ static void test_too_many_queued_moves_is_a_move_queue_overflow(void **state)
     assert_true(fw_sim_mcu_is_shutdown(h->mcu));
     assert_int_equal(sent, move_count + 2);
     char buf[64];
-    assert_string_equal(shutdown_reason(h, buf, sizeof(buf)), "Move queue overflow");
+    assert_string_equal(fw_test_host_shutdown_reason(h, buf, sizeof(buf)), "Move queue overflow");
     fw_test_host_free(h);
 }
 
@@ -210,9 +191,9 @@ static void test_shutdown_stops_steps_and_leaves_step_pin_idle(void **state)
 {
     struct fw_test_host *h = stepper_host(200);
     assert_int_equal(fw_test_host_send(h, "queue_step oid=0 interval=1000 count=100 add=0"), 0);
-    run_to(h, T0 + 3100); /* inside the third pulse */
+    fw_test_host_run_events_until(h, T0 + 3100); /* inside the third pulse */
     assert_int_equal(fw_test_host_send(h, "emergency_stop"), 0);
-    run_to(h, T0 + 200000);
+    fw_test_host_run_events_until(h, T0 + 200000);
     uint64_t up[8];
     assert_int_equal(edges(h, STEP_PIN, 1, up, 8), 3);
     assert_int_equal(edges(h, STEP_PIN, 0, up, 8), 3);
@@ -236,17 +217,17 @@ static void test_stopped_stepper_ignores_moves_until_clock_reset(void **state)
                                           "stepper_stop_on_trigger oid=0 trsync_oid=1;"
                                           "queue_step oid=0 interval=1000 count=10 add=0"),
                      0);
-    run_to(h, T0 + 2500);
+    fw_test_host_run_events_until(h, T0 + 2500);
     assert_int_equal(fw_test_host_send(h, "trsync_trigger oid=1 reason=2"), 0);
     assert_int_equal(fw_test_host_send(h, "queue_step oid=0 interval=1000 count=3 add=0"), 0);
-    run_to(h, T0 + 20000);
+    fw_test_host_run_events_until(h, T0 + 20000);
     assert_int_equal(fw_test_host_pin_changes(h, STEP_PIN), 4);
     assert_int_equal(position(h), -2);
 
     assert_int_equal(fw_test_host_send(h, "reset_step_clock oid=0 clock=1030000;"
                                           "queue_step oid=0 interval=1000 count=3 add=0"),
                      0);
-    run_to(h, T0 + 40000);
+    fw_test_host_run_events_until(h, T0 + 40000);
     assert_int_equal(fw_test_host_pin_changes(h, STEP_PIN), 10);
     assert_int_equal(position(h), -5);
     assert_false(fw_sim_mcu_is_shutdown(h->mcu));
@@ -264,7 +245,7 @@ static void test_inverted_step_pin_idles_high_and_pulses_low(void **state)
                                           "reset_step_clock oid=0 clock=1000000"),
                      0);
     assert_int_equal(fw_test_host_send(h, "queue_step oid=0 interval=1000 count=2 add=0"), 0);
-    run_to(h, T0 + 10000);
+    fw_test_host_run_events_until(h, T0 + 10000);
     uint64_t low[4], high[4];
     assert_int_equal(edges(h, STEP_PIN, 1, high, 4), 3); /* idle level, then two pulse ends */
     assert_int_equal(edges(h, STEP_PIN, 0, low, 4), 2);

@@ -11,24 +11,15 @@
 
 #include <stdint.h> /* uint64_t, uint32_t */
 
+#include "fw_simpins.h" /* struct fw_simpins_wiring, FW_SIMPINS_* */
+
 #define FW_LINUX_CLOCK_FREQ 50000000u
-#define FW_LINUX_PIN_COUNT 64 /* PA0..PD15, the same pins as the sim port */
-#define FW_LINUX_ADC_MAX 4095
-#define FW_LINUX_PWM_MAX 255
 
 struct fw_linux_mcu;
 
 struct fw_linux_wiring {
-    void *ctx;
-    /* A digital output changed level (heater, step, dir, enable...). */
-    void (*output_changed)(void *ctx, uint32_t pin, uint32_t value, uint64_t clock);
-    /* A hardware PWM duty changed, 0..FW_LINUX_PWM_MAX. */
-    void (*pwm_changed)(void *ctx, uint32_t pin, uint32_t value, uint64_t clock);
-    /* Level (0 or 1) of a digital input (endstop) at this clock, or -1
-     * when nothing drives the pin: it then reads as its pull-up leaves it. */
-    int (*read_input)(void *ctx, uint32_t pin, uint64_t clock);
-    /* One ADC conversion, 0..FW_LINUX_ADC_MAX, at this clock. */
-    uint16_t (*read_adc)(void *ctx, uint32_t pin, uint64_t clock);
+    /* The pins (PA0..PD15, the same pins as the sim port). */
+    struct fw_simpins_wiring pins;
     /* One framed block (5..64 bytes) to the host, with its own context:
      * the pins and the console are usually served by different objects. */
     void (*console_send)(void *console_ctx, const uint8_t *block, uint32_t len);
@@ -61,8 +52,5 @@ uint64_t fw_linux_mcu_clock(const struct fw_linux_mcu *m);
 int fw_linux_mcu_is_shutdown(const struct fw_linux_mcu *m);
 /* How many times the `reset` command restarted the firmware. */
 uint32_t fw_linux_mcu_restarts(const struct fw_linux_mcu *m);
-
-/* The pin number of a name such as "PA3" (PA0..PD15), or -1. */
-int32_t fw_linux_pin_by_name(const char *name);
 
 #endif

@@ -1,36 +1,9 @@
-/* What the linux port declares in its data dictionary: its clock, ADC and
- * PWM ranges and pin names. The pins are the sim port's (PA0..PD15), so a
- * printer configuration written for the simulator runs unchanged against
- * `failsoft-mcu`; MCU names the build so a host can tell the two apart. */
-#include <string.h> /* strlen */
-
-#include "command.h"  /* FW_DECL_CONSTANT, FW_DECL_ENUMERATION_RANGE */
-#include "fw_linux.h" /* FW_LINUX_*, fw_linux_pin_by_name */
+/* What the linux port declares in its data dictionary besides the pins
+ * (ports/simpins, the sim port's, so a printer configuration written for
+ * the simulator runs unchanged against `failsoft-mcu`): its clock, and an
+ * MCU name that lets a host tell the two builds apart. */
+#include "command.h"  /* FW_DECL_CONSTANT */
+#include "fw_linux.h" /* FW_LINUX_CLOCK_FREQ */
 
 FW_DECL_CONSTANT("CLOCK_FREQ", FW_LINUX_CLOCK_FREQ);
 FW_DECL_CONSTANT_STR("MCU", "linux-sim");
-FW_DECL_CONSTANT("ADC_MAX", FW_LINUX_ADC_MAX);
-FW_DECL_CONSTANT("PWM_MAX", FW_LINUX_PWM_MAX);
-
-/* Four ports of sixteen pins, numbered 0..63 in order. */
-FW_DECL_ENUMERATION_RANGE("pin", "PA0", 0, 16);
-FW_DECL_ENUMERATION_RANGE("pin", "PB0", 16, 16);
-FW_DECL_ENUMERATION_RANGE("pin", "PC0", 32, 16);
-FW_DECL_ENUMERATION_RANGE("pin", "PD0", 48, 16);
-
-int32_t fw_linux_pin_by_name(const char *name)
-{
-    size_t len = name ? strlen(name) : 0;
-    if (len < 3 || len > 4 || name[0] != 'P' || name[1] < 'A' || name[1] > 'D')
-        return -1;
-    int32_t n = 0;
-    for (size_t i = 2; i < len; i++) {
-        if (name[i] < '0' || name[i] > '9')
-            return -1;
-        n = n * 10 + (name[i] - '0');
-    }
-    /* "PA01" is not a pin name. */
-    if (n > 15 || (len == 4 && name[2] == '0'))
-        return -1;
-    return (name[1] - 'A') * 16 + n;
-}

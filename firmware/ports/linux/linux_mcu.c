@@ -11,21 +11,23 @@
  * check is not tripped by the host's scheduler; a command that is late when
  * it arrives is still late ("Timer too close"), as it would be on a board.
  *
- * There is one MCU per process, and `mcu` is the port's only global. */
+ * There is one MCU per process, and `mcu` is the port's only global; the
+ * shared pins (ports/simpins) find theirs through it. */
 #include <setjmp.h> /* jmp_buf, setjmp, longjmp: for `reset` */
 #include <stdlib.h> /* calloc, free */
 
 #include "fw_linux.h"      /* the API implemented here */
 #include "fw_linux_port.h" /* struct fw_linux_mcu */
+#include "fw_simpins.h"    /* fw_simpins_*, the pins' side of the port */
 #include "hal.h"           /* the HAL implemented here */
 #include "instance.h"      /* fw_instance_init */
 #include "sched.h"         /* fw_sched_* entry points */
 
 static struct fw_linux_mcu *mcu;
 
-struct fw_linux_mcu *fw_linux_current(void)
+struct fw_simpins *fw_simpins_current(void)
 {
-    return mcu;
+    return &mcu->pins;
 }
 
 /* ---- HAL: instance, time, console, reset ---- */
@@ -72,8 +74,11 @@ struct fw_linux_mcu *fw_linux_mcu_new(const struct fw_linux_wiring *wiring)
     if (mcu)
         return NULL;
     mcu = calloc(1, sizeof(*mcu));
-    if (mcu && wiring)
+    if (!mcu)
+        return NULL;
+    if (wiring)
         mcu->wiring = *wiring;
+    fw_simpins_init(&mcu->pins, wiring ? &wiring->pins : NULL, &mcu->clock);
     return mcu;
 }
 
@@ -99,7 +104,7 @@ static void power_on(struct fw_linux_mcu *m, uint64_t clock)
     m->reset_pending = 0;
     fw_instance_init(&m->inst);
     set_clock(m, clock);
-    fw_linux_pins_power_on(m);
+    fw_simpins_power_on(&m->pins);
     fw_sched_main_init();
     set_clock(m, clock);
     m->powered = 1;

@@ -5,24 +5,26 @@
  * into the core the port points `current` at the MCU being run (and puts
  * the previous one back after, in case the simulator calls in from inside a
  * wiring callback). That pointer is the only global of the firmware in the
- * simulator. Timers are run one due time after another, with the clock set
- * to each timer's own waketime, so outputs change at exact ticks even when
- * the simulator calls with a later clock. */
+ * simulator; the shared pins (ports/simpins) find theirs through it too.
+ * Timers are run one due time after another, with the clock set to each
+ * timer's own waketime, so outputs change at exact ticks even when the
+ * simulator calls with a later clock. */
 #include <setjmp.h> /* longjmp, for `reset` */
 #include <stdlib.h> /* calloc, free */
 
 #include "fw_sim.h"      /* the API implemented here */
+#include "fw_sim_port.h" /* struct fw_sim_mcu */
 #include "fw_sim_test.h" /* fw_sim_mcu_call */
+#include "fw_simpins.h"  /* fw_simpins_*, the pins' side of the port */
 #include "hal.h"         /* the HAL implemented here */
 #include "instance.h"    /* struct fw_instance, fw_instance_init */
 #include "sched.h"       /* fw_sched_* entry points */
-#include "fw_sim_port.h" /* struct fw_sim_mcu */
 
 static struct fw_sim_mcu *current;
 
-struct fw_sim_mcu *fw_sim_current(void)
+struct fw_simpins *fw_simpins_current(void)
 {
-    return current;
+    return &current->pins;
 }
 
 static struct fw_sim_mcu *enter(struct fw_sim_mcu *m)
@@ -80,6 +82,13 @@ void hal_reset(void)
 
 /* ---- lifecycle ---- */
 
+/* The simulator's wiring has no "undriven" answer: a wired input reads as
+ * the wiring says, whatever its pull-up. */
+static int read_input_driven(void *ctx, uint32_t pin, uint64_t clock)
+{
+    return current->wiring.read_input(ctx, pin, clock);
+}
+
 struct fw_sim_mcu *fw_sim_mcu_new(const struct fw_sim_wiring *wiring)
 {
     struct fw_sim_mcu *m = calloc(1, sizeof(*m));
@@ -87,6 +96,14 @@ struct fw_sim_mcu *fw_sim_mcu_new(const struct fw_sim_wiring *wiring)
         return NULL;
     if (wiring)
         m->wiring = *wiring;
+    struct fw_simpins_wiring pins = {
+        .ctx = m->wiring.ctx,
+        .output_changed = m->wiring.output_changed,
+        .pwm_changed = m->wiring.pwm_changed,
+        .read_input = m->wiring.read_input ? read_input_driven : NULL,
+        .read_adc = m->wiring.read_adc,
+    };
+    fw_simpins_init(&m->pins, &pins, &m->clock);
     return m;
 }
 
@@ -100,7 +117,7 @@ static void power_on(struct fw_sim_mcu *m, uint64_t clock)
     m->clock = clock;
     m->reset_pending = 0;
     fw_instance_init(&m->inst);
-    fw_sim_pins_power_on(m);
+    fw_simpins_power_on(&m->pins);
     fw_sched_main_init();
     m->inst.uptime_high = (uint32_t)(clock >> 32);
     m->inst.uptime_last = (uint32_t)clock;

@@ -76,7 +76,7 @@ static int parse_number(const char *key, const char *text, double *out, char *er
 static int claim_pin(struct mcu_plant *p, const char *name, uint8_t *pin, char *err,
                      size_t cap)
 {
-    int32_t n = fw_linux_pin_by_name(name);
+    int32_t n = fw_simpins_pin_by_name(name);
     if (n < 0)
         return fail(err, cap, "unknown pin '%s' (PA0..PD15)", name);
     uint8_t role = p->pins[n].role;
@@ -128,7 +128,7 @@ int mcu_plant_add_heater(struct mcu_plant *p, const char *spec, char *err, size_
     struct plant_thermistor_params tp;
     plant_heater_params_default(&hp);
     plant_thermistor_params_default(&tp);
-    tp.adc_max = FW_LINUX_ADC_MAX;
+    tp.adc_max = FW_SIMPINS_ADC_MAX;
 
     char *save = NULL;
     char *pins = strtok_r(buf, ",", &save);
@@ -269,7 +269,7 @@ int mcu_plant_add_axis(struct mcu_plant *p, const char *spec, char *err, size_t 
 static void output_changed(void *ctx, uint32_t pin, uint32_t value, uint64_t clock)
 {
     struct mcu_plant *p = ctx;
-    if (pin >= FW_LINUX_PIN_COUNT)
+    if (pin >= FW_SIMPINS_COUNT)
         return;
     struct mcu_plant_pin *pp = &p->pins[pin];
     struct plant_axis *axis = &p->axes[pp->object].axis;
@@ -295,16 +295,16 @@ static void output_changed(void *ctx, uint32_t pin, uint32_t value, uint64_t clo
 static void pwm_changed(void *ctx, uint32_t pin, uint32_t value, uint64_t clock)
 {
     struct mcu_plant *p = ctx;
-    if (pin >= FW_LINUX_PIN_COUNT || p->pins[pin].role != ROLE_HEATER)
+    if (pin >= FW_SIMPINS_COUNT || p->pins[pin].role != ROLE_HEATER)
         return;
     plant_heater_set_drive(&p->heaters[p->pins[pin].object].heater,
-                           mcu_plant_clock_to_ns(clock), (double)value / FW_LINUX_PWM_MAX);
+                           mcu_plant_clock_to_ns(clock), (double)value / FW_SIMPINS_PWM_MAX);
 }
 
 static int read_input(void *ctx, uint32_t pin, uint64_t clock)
 {
     struct mcu_plant *p = ctx;
-    if (pin >= FW_LINUX_PIN_COUNT || p->pins[pin].role != ROLE_ENDSTOP)
+    if (pin >= FW_SIMPINS_COUNT || p->pins[pin].role != ROLE_ENDSTOP)
         return -1;
     return plant_axis_endstop_level(&p->axes[p->pins[pin].object].axis);
 }
@@ -312,7 +312,7 @@ static int read_input(void *ctx, uint32_t pin, uint64_t clock)
 static uint16_t read_adc(void *ctx, uint32_t pin, uint64_t clock)
 {
     struct mcu_plant *p = ctx;
-    if (pin >= FW_LINUX_PIN_COUNT || p->pins[pin].role != ROLE_SENSOR)
+    if (pin >= FW_SIMPINS_COUNT || p->pins[pin].role != ROLE_SENSOR)
         return 0;
     struct mcu_plant_heater *h = &p->heaters[p->pins[pin].object];
     plant_heater_advance(&h->heater, mcu_plant_clock_to_ns(clock));
@@ -322,11 +322,13 @@ static uint16_t read_adc(void *ctx, uint32_t pin, uint64_t clock)
 struct fw_linux_wiring mcu_plant_wiring(struct mcu_plant *p)
 {
     return (struct fw_linux_wiring){
-        .ctx = p,
-        .output_changed = output_changed,
-        .pwm_changed = pwm_changed,
-        .read_input = read_input,
-        .read_adc = read_adc,
+        .pins = {
+            .ctx = p,
+            .output_changed = output_changed,
+            .pwm_changed = pwm_changed,
+            .read_input = read_input,
+            .read_adc = read_adc,
+        },
     };
 }
 

@@ -19,7 +19,7 @@
 #include <stdint.h> /* uint8_t, uint64_t */
 #include <stdio.h>  /* FILE */
 
-#include "fw_linux.h"        /* struct fw_linux_wiring, FW_LINUX_PIN_COUNT */
+#include "fw_linux.h"        /* struct fw_linux_wiring, FW_SIMPINS_COUNT */
 #include "plant_axis.h"      /* struct plant_axis */
 #include "plant_heater.h"    /* struct plant_heater */
 #include "plant_thermistor.h" /* struct plant_thermistor */
@@ -48,7 +48,7 @@ struct mcu_plant {
     struct mcu_plant_heater heaters[MCU_PLANT_HEATERS_MAX];
     struct mcu_plant_axis axes[MCU_PLANT_AXES_MAX];
     int heater_count, axis_count;
-    struct mcu_plant_pin pins[FW_LINUX_PIN_COUNT];
+    struct mcu_plant_pin pins[FW_SIMPINS_COUNT];
 };
 
 void mcu_plant_init(struct mcu_plant *p);
