@@ -54,6 +54,10 @@ struct fs_stepcompress {
     struct fs_stepcompress_params p;
     struct raw_step *raw;
     size_t raw_head, raw_count;
+    /* Raw steps from raw_head known to share the first one's direction:
+     * kept across runs so that a long one-way stretch is not rescanned
+     * for every run taken from it. */
+    size_t dir_span;
     /* Windows of raw steps from raw_head, valid for the first win_valid. */
     int64_t *win_lo, *win_hi;
     size_t win_valid;
@@ -180,14 +184,14 @@ static size_t fit_run(struct fs_stepcompress *sc, size_t limit, int64_t c0, int6
 {
     /* The running intersection below, once it reaches step `beat`, is the
      * max/min of the very same per-step bounds, so the bounds of a few of
-     * those steps alone (first, middle, last) are never tighter: when they
+     * those steps alone (first, last, a few between) are never tighter: when they
      * leave no integer the run cannot outgrow `beat`. */
     if (beat > 1 && beat < limit) {
         int64_t lo, hi;
         window(sc, beat, &lo, &hi);
-        const size_t probes[3] = {1, beat, beat / 2};
+        const size_t probes[5] = {1, beat, beat / 2, beat / 4 + 1, 3 * beat / 4};
         double p_lo = ADD_MIN, p_hi = ADD_MAX;
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 5; i++) {
             double a_lo, a_hi;
             add_bounds(sc, probes[i], c0, interval, &a_lo, &a_hi);
             if (a_lo > p_lo)
@@ -325,9 +329,10 @@ static int compress_one(struct fs_stepcompress *sc, struct fs_error *err)
 {
     sc->win_valid = 0;
     const struct raw_step *first = raw_at(sc, 0);
-    size_t limit = 1;
+    size_t limit = sc->dir_span ? sc->dir_span : 1;
     while (limit < sc->raw_count && limit < RUN_COUNT_MAX && raw_at(sc, limit)->dir == first->dir)
         limit++;
+    sc->dir_span = limit;
     int64_t lo0, hi0;
     window(sc, 0, &lo0, &hi0);
     int64_t prev = (int64_t)sc->last_clock;
@@ -361,6 +366,7 @@ static int compress_one(struct fs_stepcompress *sc, struct fs_error *err)
     sc->last_dir = last->dir;
     sc->raw_head = (sc->raw_head + best.count) & RAW_MASK;
     sc->raw_count -= best.count;
+    sc->dir_span -= best.count;
     return 0;
 }
 
@@ -406,6 +412,8 @@ int fs_stepcompress_pop_last(struct fs_stepcompress *sc)
     if (!sc->raw_count)
         return 0;
     sc->raw_count--;
+    if (sc->dir_span > sc->raw_count)
+        sc->dir_span = sc->raw_count;
     return 1;
 }
 
@@ -461,6 +469,7 @@ int64_t fs_stepcompress_reset(struct fs_stepcompress *sc)
         net += (int64_t)r->dir * r->count;
     }
     sc->raw_count = 0;
+    sc->dir_span = 0;
     sc->run_count = 0;
     sc->run_head = 0;
     sc->have_base = 0;
