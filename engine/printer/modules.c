@@ -1,7 +1,8 @@
 /* The printer's modules in load order. Heaters come first (the extruder's
  * cold-extrusion check looks them up), then the toolhead with its rails and
- * extruder, homing and the G-code move layer, the print job, and last the
- * macros, which may call any command registered before them. */
+ * extruder, homing, the G-code move layer, firmware retraction (its G10/G11
+ * go through G1), the print job, and last the macros, which may call any
+ * command registered before them. */
 #include "printer/modules.h"
 
 #include <stdio.h>  /* snprintf */
@@ -12,6 +13,7 @@
 #include "core/error.h"       /* fs_error_set */
 #include "gcode/macro.h"      /* fs_macro_from_config */
 #include "job/job.h"          /* fs_job_new */
+#include "motion/firmware_retraction.h" /* fs_firmware_retraction_new */
 #include "motion/gcode_move.h" /* fs_gcode_move_new */
 #include "motion/homing.h"    /* fs_homing_new */
 #include "motion/toolhead.h"  /* fs_toolhead_new */
@@ -77,6 +79,10 @@ int fs_printer_modules_init(struct fs_printer *p, struct fs_error *err)
     p->gcode_move = fs_gcode_move_new(p->toolhead, p->gcode, err);
     if (!p->gcode_move)
         return -1;
+    struct fs_config_section *retraction = fs_config_get_section(p->config, "firmware_retraction");
+    if (retraction && !(p->firmware_retraction = fs_firmware_retraction_new(retraction, p->gcode,
+                                                                            err)))
+        return -1;
     struct fs_job_config jc;
     if (fs_job_config_read(p->config, &jc, err) < 0 || fs_job_new(p, &jc, &p->job, err) < 0)
         return -1;
@@ -111,11 +117,13 @@ void fs_printer_modules_free(struct fs_printer *p)
     /* The dispatcher still holds the job's handlers; the printer frees the
      * dispatcher right after this, and nothing runs in between. */
     fs_job_free(p->job);
+    fs_firmware_retraction_free(p->firmware_retraction);
     fs_gcode_move_free(p->gcode_move);
     fs_homing_free(p->homing);
     fs_toolhead_free(p->toolhead);
     fs_heaters_free(p->heaters);
     p->job = NULL;
+    p->firmware_retraction = NULL;
     p->gcode_move = NULL;
     p->homing = NULL;
     p->toolhead = NULL;

@@ -27,6 +27,7 @@ struct fs_heaters;
 struct fs_job;
 struct fs_stepsync;
 struct fs_transport;
+struct fs_firmware_retraction;
 struct fs_gcode_move;
 struct fs_homing;
 struct fs_macro;
@@ -67,6 +68,7 @@ struct fs_printer {
     struct fs_heaters *heaters;
     struct fs_job *job;
     struct fs_gcode_move *gcode_move;
+    struct fs_firmware_retraction *firmware_retraction;
     struct fs_homing *homing;
     struct fs_macro **macros;
     int macro_count;

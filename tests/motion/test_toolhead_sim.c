@@ -20,6 +20,7 @@
 #include "gcode/gcode.h"       /* fs_gcode_* */
 #include "mcu/mcu.h"           /* fs_mcu_configure */
 #include "motion/stepper.h"    /* fs_stepsync_free */
+#include "motion/firmware_retraction.h" /* fs_firmware_retraction_new */
 #include "motion/gcode_move.h" /* fs_gcode_move_new */
 #include "motion/homing.h"     /* fs_homing_new */
 #include "motion/toolhead.h"   /* fs_toolhead_* */
@@ -161,6 +162,10 @@ static void build_reserving(struct rig *r, const char *cfg_text, uint64_t seed, 
         !(p->homing = fs_homing_new(p->toolhead, &err)) ||
         !(p->gcode_move = fs_gcode_move_new(p->toolhead, p->gcode, &err)))
         fail_msg("motion: %s", err.msg);
+    struct fs_config_section *retraction = fs_config_get_section(r->cfg, "firmware_retraction");
+    if (retraction &&
+        !(p->firmware_retraction = fs_firmware_retraction_new(retraction, p->gcode, &err)))
+        fail_msg("firmware_retraction: %s", err.msg);
     if (reserved_slots &&
         fs_stepsync_reserve_slots(p->stepsyncs[0], reserved_slots, &err) < 0)
         fail_msg("reserve: %s", err.msg);
@@ -172,6 +177,7 @@ static void build_reserving(struct rig *r, const char *cfg_text, uint64_t seed, 
 static void destroy(struct rig *r)
 {
     struct fs_printer *p = &r->printer;
+    fs_firmware_retraction_free(p->firmware_retraction);
     fs_gcode_move_free(p->gcode_move);
     fs_homing_free(p->homing);
     fs_toolhead_free(p->toolhead);
@@ -626,6 +632,59 @@ static void test_m106_between_moves_keeps_the_head_moving(void **state)
     destroy(&r);
 }
 
+/* G10/G11 as a slicer uses them: each pair leaves the filament
+ * unretract_extra_length further than before, a second G10 does not pull
+ * again, and the G-code E coordinate does not move. */
+static void test_firmware_retraction_g10_g11_pairs(void **state)
+{
+    (void)state;
+    static struct rig r;
+    static char cfg[sizeof(cartesian_cfg) + 128];
+    snprintf(cfg, sizeof(cfg), "%s[firmware_retraction]\nretract_length: 1.5\n"
+             "unretract_extra_length: 0.25\n", cartesian_cfg);
+    build(&r, cfg, 25);
+    const double e_step = 1.0 / 95.5; /* rotation_distance 33.5 / (16 * 200) is 1/95.5 mm */
+    ok(&r, "G28 X Y");
+    ok(&r, "G1 X10 E2 F3000");
+    ok(&r, "M400");
+    assert_near(plant_mm(&r, "extruder"), 2.0, e_step);
+    ok(&r, "G10");
+    ok(&r, "G1 X20");
+    ok(&r, "M400");
+    assert_near(plant_mm(&r, "extruder"), 0.5, e_step);
+    ok(&r, "G11");
+    ok(&r, "G1 X30 E3");
+    ok(&r, "G10");
+    ok(&r, "G10"); /* already retracted: nothing more */
+    ok(&r, "G1 X40");
+    ok(&r, "M400");
+    assert_near(plant_mm(&r, "extruder"), 3.25 - 1.5, e_step);
+    ok(&r, "G11");
+    ok(&r, "G11"); /* not retracted: nothing more */
+    ok(&r, "M400");
+    /* Two pairs: 0.25 mm each beyond what the G-code extruded. */
+    assert_near(plant_mm(&r, "extruder"), 3.5, e_step);
+    ok(&r, "M114");
+    assert_non_null(strstr(r.last_output, "E:3.000"));
+    /* The settings, as a user changes and reads them. */
+    ok(&r, "SET_RETRACTION RETRACT_LENGTH=0.8 RETRACT_SPEED=35 UNRETRACT_SPEED=30");
+    ok(&r, "GET_RETRACTION");
+    assert_non_null(strstr(r.last_output, "RETRACT_LENGTH=0.80000 RETRACT_SPEED=35.00000 "
+                                          "UNRETRACT_EXTRA_LENGTH=0.25000 UNRETRACT_SPEED=30.00000"));
+    assert_int_equal(run(&r, "SET_RETRACTION RETRACT_LENGTH=-1"), -1);
+    ok(&r, "G10");
+    ok(&r, "G11");
+    ok(&r, "M400");
+    assert_near(plant_mm(&r, "extruder"), 3.75, e_step);
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+    /* Without the section G10 is not a command. */
+    build(&r, cartesian_cfg, 25);
+    assert_int_equal(run(&r, "G10"), -1);
+    assert_non_null(strstr(r.err.msg, "Unknown command"));
+    destroy(&r);
+}
+
 /* A homing stop discards the steps the MCU had queued for the motor; the
  * move-queue slots they held must come back at once, or a small queue
  * runs full (or motion waits for the discarded steps' planned time). With
@@ -722,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_endstop_on_another_mcu_homes_through_the_host),
         cmocka_unit_test(test_motion_after_homing_stops_does_not_wait_for_discarded_steps),
         cmocka_unit_test(test_m106_between_moves_keeps_the_head_moving),
+        cmocka_unit_test(test_firmware_retraction_g10_g11_pairs),
         cmocka_unit_test(test_queue_end_callback_waits_for_the_queued_moves_without_stopping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
