@@ -130,12 +130,17 @@ static void compute_window(struct fs_stepcompress *sc, size_t j)
     double ideal = raw_at(sc, j)->ideal;
     double e = sc->p.max_error_ticks;
     double e_lo = e, e_hi = 0.0;
-    if (j > 0)
-        e_lo = fmin(e, 0.5 * (ideal - raw_at(sc, j - 1)->ideal));
-    else if (sc->have_last_ideal)
-        e_lo = fmin(e, 0.5 * (ideal - sc->last_ideal));
-    if (j + 1 < sc->raw_count)
-        e_hi = fmin(e, 0.5 * (raw_at(sc, j + 1)->ideal - ideal));
+    /* Half the gap to each neighbour, capped at e (comparisons rather than
+     * fmin, a library call: nothing here is NaN). */
+    if (j > 0 || sc->have_last_ideal) {
+        double prev = j > 0 ? raw_at(sc, j - 1)->ideal : sc->last_ideal;
+        double gap = 0.5 * (ideal - prev);
+        e_lo = gap < e ? gap : e;
+    }
+    if (j + 1 < sc->raw_count) {
+        double gap = 0.5 * (raw_at(sc, j + 1)->ideal - ideal);
+        e_hi = gap < e ? gap : e;
+    }
     int64_t lo = (int64_t)ceil(ideal - e_lo), hi = (int64_t)floor(ideal + e_hi);
     if (lo > hi) /* neighbours closer than two ticks: the nearest clock */
         lo = hi = (int64_t)floor(ideal + 0.5);
@@ -143,10 +148,18 @@ static void compute_window(struct fs_stepcompress *sc, size_t j)
     sc->win_hi[j] = hi;
 }
 
-static void window(struct fs_stepcompress *sc, size_t j, int64_t *lo, int64_t *hi)
+static void extend_windows(struct fs_stepcompress *sc, size_t j)
 {
     while (sc->win_valid <= j)
         compute_window(sc, sc->win_valid++);
+}
+
+/* Windows are computed once per run, when the search first reaches them;
+ * the fast path stays small enough to inline into the fitting loops. */
+static inline void window(struct fs_stepcompress *sc, size_t j, int64_t *lo, int64_t *hi)
+{
+    if (j >= sc->win_valid)
+        extend_windows(sc, j);
     *lo = sc->win_lo[j];
     *hi = sc->win_hi[j];
 }
@@ -156,6 +169,20 @@ static void window(struct fs_stepcompress *sc, size_t j, int64_t *lo, int64_t *h
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Whether [lo, hi] holds an integer, i.e. ceil(lo) <= floor(hi), for
+ * lo >= ADD_MIN and hi <= ADD_MAX (every caller clamps to those first).
+ * Truncation to int64 instead of ceil/floor, which are library calls on
+ * baseline x86-64; the range checks keep the truncation exact. */
+static inline int holds_integer(double lo, double hi)
+{
+    if (lo > ADD_MAX || hi < ADD_MIN)
+        return 0;
+    int64_t c = (int64_t)lo, f = (int64_t)hi;
+    c += (double)c < lo;
+    f -= (double)f > hi;
+    return c <= f;
 }
 
 /* The bounds step j alone puts on `add` for a run from c0 with first
@@ -184,8 +211,8 @@ static size_t fit_run(struct fs_stepcompress *sc, size_t limit, int64_t c0, int6
 {
     /* The running intersection below, once it reaches step `beat`, is the
      * max/min of the very same per-step bounds, so the bounds of a few of
-     * those steps alone (first, last, a few between) are never tighter: when they
-     * leave no integer the run cannot outgrow `beat`. */
+     * those steps alone (first, last, a few between) are never tighter:
+     * when they leave no integer the run cannot outgrow `beat`. */
     if (beat > 1 && beat < limit) {
         int64_t lo, hi;
         window(sc, beat, &lo, &hi);
@@ -198,24 +225,22 @@ static size_t fit_run(struct fs_stepcompress *sc, size_t limit, int64_t c0, int6
                 p_lo = a_lo;
             if (a_hi < p_hi)
                 p_hi = a_hi;
-            if (ceil(p_lo) > floor(p_hi))
+            if (!holds_integer(p_lo, p_hi))
                 return beat;
         }
     }
     double add_lo = ADD_MIN, add_hi = ADD_MAX;
     size_t count = 1;
     for (size_t j = 1; j < limit; j++) {
-        if (j >= sc->win_valid) {
-            int64_t lo, hi;
-            window(sc, j, &lo, &hi);
-        }
+        if (j >= sc->win_valid)
+            extend_windows(sc, j);
         double a_lo, a_hi;
         add_bounds(sc, j, c0, interval, &a_lo, &a_hi);
         if (a_lo < add_lo)
             a_lo = add_lo;
         if (a_hi > add_hi)
             a_hi = add_hi;
-        if (ceil(a_lo) > floor(a_hi))
+        if (!holds_integer(a_lo, a_hi))
             break;
         add_lo = a_lo;
         add_hi = a_hi;
