@@ -82,9 +82,55 @@ void *fw_oid_lookup(uint8_t oid, const void *type)
     return inst->oids[oid].obj;
 }
 
+/* Fills the by-type index of the oid table (see struct fw_instance). */
+static void oid_index_build(struct fw_instance *inst)
+{
+    int last_of_type[FW_OID_TYPES_MAX];
+    inst->oid_index_ready = 0;
+    inst->oid_types_count = 0;
+    for (int i = 0; i < inst->oid_count; i++) {
+        const void *type = inst->oids[i].type;
+        inst->oid_next_same[i] = 0;
+        if (!type)
+            continue;
+        int t = 0;
+        while (t < inst->oid_types_count && inst->oid_types[t] != type)
+            t++;
+        if (t == inst->oid_types_count) {
+            if (t == FW_OID_TYPES_MAX)
+                return; /* too many types: fw_oid_next keeps scanning */
+            inst->oid_types[t] = type;
+            inst->oid_type_first[t] = (uint8_t)i;
+            inst->oid_types_count++;
+        } else {
+            inst->oid_next_same[last_of_type[t]] = (uint8_t)i;
+        }
+        last_of_type[t] = i;
+    }
+    inst->oid_index_ready = 1;
+}
+
 void *fw_oid_next(int *oid, const void *type)
 {
     struct fw_instance *inst = hal_instance();
+    if (inst->oid_index_ready && type) {
+        if (*oid < 0) {
+            for (int t = 0; t < inst->oid_types_count; t++)
+                if (inst->oid_types[t] == type) {
+                    *oid = inst->oid_type_first[t];
+                    return inst->oids[*oid].obj;
+                }
+            return NULL; /* no object of this type */
+        }
+        if (*oid < inst->oid_count && inst->oids[*oid].type == type) {
+            int next = inst->oid_next_same[*oid];
+            if (!next)
+                return NULL;
+            *oid = next;
+            return inst->oids[next].obj;
+        }
+        /* Not where an iteration of this type left off: scan. */
+    }
     for (int i = *oid + 1; i < inst->oid_count; i++) {
         if (inst->oids[i].type == type) {
             *oid = i;
@@ -151,6 +197,7 @@ void fw_basecmd_reset(void)
     inst->pool_used = 0;
     inst->oids = NULL;
     inst->oid_count = 0;
+    inst->oid_index_ready = 0;
     inst->is_config = 0;
     inst->config_crc = 0;
     inst->move_free = NULL;
@@ -179,6 +226,7 @@ static void command_finalize_config(const struct fw_args *args)
     if (inst->is_config)
         fw_shutdown("Already finalized");
     moves_carve(inst);
+    oid_index_build(inst);
     inst->config_crc = args->v[0];
     inst->is_config = 1;
 }

@@ -17,6 +17,7 @@
 #define FW_RX_BUF_SIZE 192 /* also the RECEIVE_WINDOW declared to the host */
 #define FW_POOL_SIZE (32 * 1024)
 #define FW_MIN_MOVE_SIZE 16
+#define FW_OID_TYPES_MAX 16
 
 struct fw_oid_slot {
     void *obj;
@@ -48,6 +49,17 @@ struct fw_instance {
     uint32_t config_crc;
     uint32_t pool_used;
     _Alignas(16) uint8_t pool[FW_POOL_SIZE];
+    /* The oid table by type, built at finalize_config once the table can
+     * no longer change, for the tasks that visit their objects on every
+     * pass of the main loop: the first oid of each type and the next oid
+     * of the same type (0 for none: oid 0 never follows another). Without
+     * it (before finalize, or more than FW_OID_TYPES_MAX types)
+     * fw_oid_next scans the table. */
+    uint8_t oid_index_ready;
+    uint8_t oid_types_count;
+    const void *oid_types[FW_OID_TYPES_MAX];
+    uint8_t oid_type_first[FW_OID_TYPES_MAX];
+    uint8_t oid_next_same[256];
 
     /* Move records: a free list carved from the pool at finalize_config. */
     void *move_free;
