@@ -748,11 +748,13 @@ static void test_endstop_on_another_mcu_homes_through_the_host(void **state)
     build(&r, cfg, 21);
     ok(&r, "G28 X Y");
     /* The relay through the host lets the motor run on past the switch;
-     * the engine knows by how much. */
+     * the engine knows by how much. How far depends on when the trigger
+     * falls among the traffic on the wires (3 to 5 steps seen at 50 mm/s,
+     * about a millisecond): bounded to 8 steps here. */
     double pos[4];
     fs_toolhead_get_position(r.printer.toolhead, pos);
     assert_near(plant_mm(&r, "stepper_x"), pos[0], 1.0 / STEPS_PER_MM_XY + 1e-9);
-    assert_near(pos[0], 0.0, 0.05);
+    assert_near(pos[0], 0.0, 8.0 / STEPS_PER_MM_XY + 1e-9);
     ok(&r, "G1 X40 Y20 F6000");
     ok(&r, "M400");
     assert_near(plant_mm(&r, "stepper_x"), 40.0, 1.0 / STEPS_PER_MM_XY + 1e-9);
