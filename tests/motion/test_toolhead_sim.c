@@ -748,9 +748,10 @@ static void test_endstop_on_another_mcu_homes_through_the_host(void **state)
     build(&r, cfg, 21);
     ok(&r, "G28 X Y");
     /* The relay through the host lets the motor run on past the switch;
-     * the engine knows by how much. How far depends on when the trigger
-     * falls among the traffic on the wires (3 to 5 steps seen at 50 mm/s,
-     * about a millisecond): bounded to 8 steps here. */
+     * the engine knows by how much. The relay is a trsync report to the
+     * host and a trigger back, over two 250000-baud wires: about 0.5 ms
+     * each way plus whatever is already on the wire, under 2 ms in all,
+     * which is 8 steps at the 50 mm/s homing speed (80 steps/mm). */
     double pos[4];
     fs_toolhead_get_position(r.printer.toolhead, pos);
     assert_near(plant_mm(&r, "stepper_x"), pos[0], 1.0 / STEPS_PER_MM_XY + 1e-9);
