@@ -20,11 +20,14 @@ static void print_position(FILE *out, const char *label, const cJSON *a)
 
 static void print_text_report(FILE *out, const cJSON *r)
 {
+    const cJSON *file = cJSON_GetObjectItem(r, "file");
     fprintf(out, "job            %s (%s)\n", cJSON_GetObjectItem(r, "state")->valuestring,
-            cJSON_GetObjectItem(r, "file")->valuestring);
+            file ? file->valuestring : "no printer");
     const char *msg = cJSON_GetObjectItem(r, "message")->valuestring;
     if (msg && *msg)
         fprintf(out, "message        %s\n", msg);
+    if (!file)
+        return;
     fprintf(out, "print time     %.1f s simulated, %.2f s wall, %.0fx real time\n",
             cJSON_GetObjectItem(r, "sim_time_s")->valuedouble,
             cJSON_GetObjectItem(r, "wall_time_s")->valuedouble,

@@ -277,10 +277,24 @@ static void add_heaters(struct sim_session *s, cJSON *r)
     }
 }
 
+/* A restart that could not rebuild the printer leaves no modules to ask:
+ * the report then says only that, rather than reading what is not there. */
+static cJSON *report_not_built(const struct fs_printer *p)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "state", "not_ready");
+    cJSON_AddStringToObject(r, "message", p->shutdown_reason[0] ? p->shutdown_reason
+                                              : "the printer could not be rebuilt");
+    cJSON_AddItemToObject(r, "faults", cJSON_CreateArray());
+    return r;
+}
+
 cJSON *sim_session_report(struct sim_session *s)
 {
     static const char *const axis_names[4] = {"x", "y", "z", "e"};
     struct fs_printer *p = &s->printer;
+    if (!p->job || !p->toolhead || !p->gcode_move || !p->heaters)
+        return report_not_built(p);
     struct fs_job_status js;
     fs_job_get_status(p->job, &js);
     double toolhead[4], gcode[4], plant[4];

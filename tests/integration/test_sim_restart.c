@@ -27,6 +27,8 @@
 #include "mcu/mcu.h"         /* fs_mcu_send_text */
 #include "printer/printer.h" /* struct fs_printer */
 #include "sim_printer.h"     /* sim_printer_position, sim_printer_heater */
+#include <cjson/cJSON.h>     /* cJSON */
+
 #include "sim_session.h"     /* sim_session_* */
 
 #define CONFIG FS_SOURCE_DIR "/scenarios/configs/demo_cartesian.cfg"
@@ -266,6 +268,29 @@ static void test_restart_with_a_broken_file_keeps_the_running_printer(void **sta
     rig_close(&r);
 }
 
+/* A configuration naming an MCU the machine does not have cannot be built:
+ * the session says so (no printer to report on), and once the file is put
+ * right a RESTART brings the printer back. */
+static void test_restart_that_cannot_build_the_printer_reports_and_recovers(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_open(&r);
+    edit_config(&r, "[mcu toolboard]\n", "[mcu chamberboard]\nserial: /dev/null\n\n[mcu toolboard]\n");
+    struct fs_error err = {{0}};
+    assert_int_equal(run(&r, "RESTART", &err), -1);
+    assert_non_null(strstr(err.msg, "chamberboard"));
+    cJSON *report = sim_session_report(r.s);
+    assert_string_equal(cJSON_GetObjectItem(report, "state")->valuestring, "not_ready");
+    cJSON_Delete(report);
+
+    edit_config(&r, "[mcu chamberboard]\nserial: /dev/null\n\n", "");
+    must_run(&r, "RESTART");
+    assert_true(sim_session_printer(r.s)->is_ready);
+    assert_homes_moves_and_heats(&r);
+    rig_close(&r);
+}
+
 static int line_of(const char *text, const char *needle)
 {
     const char *at = strstr(text, needle);
@@ -330,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_restart_with_a_broken_file_keeps_the_running_printer),
         cmocka_unit_test(test_a_pin_the_firmware_lacks_names_the_configuration_line),
         cmocka_unit_test(test_m115_names_the_host_and_every_mcu),
+        cmocka_unit_test(test_restart_that_cannot_build_the_printer_reports_and_recovers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
