@@ -220,6 +220,7 @@ void fw_response_send(const struct fw_response_decl *resp, ...)
 void fw_console_receive(const uint8_t *data, uint32_t len)
 {
     struct fw_instance *inst = hal_instance();
+    inst->tasks_pending = 1;
     uint32_t room = FW_RX_BUF_SIZE - inst->rx_used;
     /* Bytes beyond the buffer are dropped; the host retransmits blocks it
      * has no ack for. */

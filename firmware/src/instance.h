@@ -28,6 +28,9 @@ struct fw_instance {
     /* Scheduler. */
     struct fw_timer *timers; /* sorted by waketime */
     jmp_buf *unwind;         /* the active entry point, NULL outside one */
+    /* Set by every task wake and every received byte; a pass over the
+     * tasks without it would find nothing to do (see fw_sched_run_tasks). */
+    uint8_t tasks_pending;
 
     /* Shutdown: is_shutdown stays set until clear_shutdown. */
     uint8_t is_shutdown;
@@ -91,6 +94,10 @@ void fw_sched_clear_shutdown(void);
 void fw_sched_run_init_hooks(void);
 void fw_basecmd_reset(void);
 void fw_console_reset(void);
+/* Does the stats task's bookkeeping for a pass the scheduler skips and
+ * returns 1; returns 0, touching nothing, when the report is due (the pass
+ * must run). */
+int fw_basecmd_stats_idle_pass(void);
 /* Advances the 64-bit uptime from the 32-bit clock; returns the high word. */
 uint32_t fw_basecmd_uptime_high(uint32_t now);
 

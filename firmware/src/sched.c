@@ -119,6 +119,7 @@ static void run_timers(struct fw_instance *inst)
 void fw_sched_wake_task(struct fw_task_wake *w)
 {
     w->wake = 1;
+    hal_instance()->tasks_pending = 1;
 }
 
 int fw_sched_check_wake(struct fw_task_wake *w)
@@ -179,16 +180,21 @@ void fw_sched_clear_shutdown(void)
 /* ---- entry points ---- */
 
 /* Runs fn with a jump point for fw_sched_shutdown (and a port's reset).
- * Nested calls keep the outer point and restore it on the way out. */
-static void run_guarded(void (*fn)(struct fw_instance *inst))
+ * Nested calls keep the outer point and restore it on the way out. Returns
+ * 1 if fn was cut short by an unwind. */
+static int run_guarded(void (*fn)(struct fw_instance *inst))
 {
     struct fw_instance *inst = hal_instance();
     jmp_buf env;
     jmp_buf *saved = inst->unwind;
+    volatile int unwound = 1;
     inst->unwind = &env;
-    if (setjmp(env) == 0)
+    if (setjmp(env) == 0) {
         fn(inst);
+        unwound = 0;
+    }
     inst->unwind = saved;
+    return unwound;
 }
 
 void fw_sched_run_init_hooks(void)
@@ -217,7 +223,20 @@ void fw_sched_run_timers(void)
     run_guarded(run_timers);
 }
 
+/* The port calls this after every timer run and every receive, steps
+ * included, but a task only has work when a timer or handler woke it or
+ * bytes arrived; the stats task's per-pass bookkeeping is all the rest
+ * would do. So a pass with nothing pending only does that bookkeeping and
+ * skips the guard and the visit of every object. A pass an unwind cut
+ * short leaves the pending mark set: the tasks after the unwinding one, and
+ * any block still buffered, get their turn on the next call, as they would
+ * if every call ran a pass. */
 void fw_sched_run_tasks(void)
 {
-    run_guarded(run_tasks);
+    struct fw_instance *inst = hal_instance();
+    if (!inst->tasks_pending && fw_basecmd_stats_idle_pass())
+        return;
+    inst->tasks_pending = 0;
+    if (run_guarded(run_tasks))
+        inst->tasks_pending = 1;
 }

@@ -32,7 +32,8 @@ static inline int fw_timer_is_before(uint32_t a, uint32_t b)
 uint32_t fw_timer_read_time(void);
 uint32_t fw_timer_from_us(uint32_t us);
 
-/* A flag a timer sets to get a task to run. */
+/* A flag a timer or handler sets to get a task to run. Tasks run only
+ * after a wake (or received bytes), so a task with work must be woken. */
 struct fw_task_wake {
     uint8_t wake;
 };
@@ -44,7 +45,7 @@ typedef void (*fw_hook_fn)(void);
     static const fw_hook_fn fw__hook_##fn FW__SECTION(section_) = fn
 /* Runs once at start-up and again after config_reset. */
 #define FW_DECL_INIT(fn) FW__DECL_HOOK("fw_inits", fn)
-/* Runs from the main loop whenever the firmware is idle. */
+/* Runs from the main loop after a task was woken or bytes arrived. */
 #define FW_DECL_TASK(fn) FW__DECL_HOOK("fw_tasks", fn)
 /* Runs on shutdown: put outputs at their defaults, stop motion. */
 #define FW_DECL_SHUTDOWN(fn) FW__DECL_HOOK("fw_shutdowns", fn)
@@ -64,6 +65,6 @@ void fw_sched_main_init(void);       /* power-on: run init hooks */
 void fw_sched_run_timers(void);      /* run every timer that is due now */
 uint32_t fw_sched_next_waketime(void);
 int fw_sched_has_timers(void);
-void fw_sched_run_tasks(void);       /* one pass over the tasks */
+void fw_sched_run_tasks(void);       /* a pass over the tasks, if any has work */
 
 #endif
