@@ -9,16 +9,16 @@
  * would otherwise name an oid that no longer exists and shut it down. */
 #include "printer/restart.h"
 
-#include <string.h> /* memset, memcpy, strlen */
+#include <string.h> /* memcpy, strlen */
 
 #include "core/error.h"            /* fs_error_set */
 #include "core/log.h"              /* fs_log */
 #include "core/reactor.h"          /* fs_reactor_pause */
-#include "core/transport.h"        /* struct fs_transport */
 #include "mcu/mcu.h"               /* fs_mcu_send_text, fs_mcu_flush */
 #include "mcu/msgproto.h"          /* fs_msgproto_lookup */
 #include "motion/toolhead.h"       /* fs_toolhead_wait_moves */
 #include "printer/modules.h"       /* fs_printer_modules_free */
+#include "printer/printer_check.h" /* fs_printer_check */
 #include "printer/printer_gcode.h" /* fs_printer_check_firmware_reset */
 #include "thermal/heaters.h"       /* fs_heaters_turn_off_all */
 
@@ -27,67 +27,6 @@
  * block could reach the freshly started firmware and reset it again. */
 #define RESTART_DRAIN_S 0.015
 #define RESTART_FLUSH_S 1.0
-
-/* ---- checking the new configuration without touching the MCUs ---------- */
-
-static int unreachable_send(struct fs_transport *t, const uint8_t *data, size_t len,
-                            struct fs_error *err)
-{
-    (void)t;
-    (void)data;
-    (void)len;
-    return fs_error_set(err, "not connected: checking the configuration only");
-}
-
-struct check_backend {
-    struct fs_transport transports[FS_PRINTER_MAX_MCUS];
-    int used;
-};
-
-static struct fs_transport *open_unreachable(void *ctx, const char *name, const char *serial,
-                                             uint32_t baud, struct fs_error *err)
-{
-    (void)name;
-    (void)serial;
-    (void)baud;
-    struct check_backend *b = ctx;
-    if (b->used >= FS_PRINTER_MAX_MCUS) {
-        fs_error_set(err, "more than %d MCUs", FS_PRINTER_MAX_MCUS);
-        return NULL;
-    }
-    struct fs_transport *t = &b->transports[b->used++];
-    memset(t, 0, sizeof(*t));
-    t->send = unreachable_send;
-    return t;
-}
-
-static double frozen_now(void *ctx)
-{
-    (void)ctx;
-    return 0.0;
-}
-
-static void no_wait(void *ctx, double until)
-{
-    (void)ctx;
-    (void)until;
-}
-
-/* The parse phase on MCUs that are never contacted, as `failsoft check`
- * does: a broken file leaves the running printer alone. */
-static int check_config(struct fs_config *cfg, struct fs_error *err)
-{
-    struct fs_reactor reactor;
-    struct fs_reactor_backend rb = {NULL, frozen_now, no_wait};
-    fs_reactor_init(&reactor, &rb);
-    struct check_backend cb = {0};
-    struct fs_printer_backend pb = {&cb, open_unreachable};
-    struct fs_printer trial;
-    int status = fs_printer_init(&trial, &reactor, NULL, cfg, &pb, err);
-    fs_printer_free(&trial);
-    fs_reactor_free(&reactor);
-    return status;
-}
 
 /* ---- tearing down ------------------------------------------------------ */
 
@@ -170,7 +109,7 @@ int fs_printer_restart(struct fs_printer *p, enum fs_restart_request kind,
 {
     const char *what = kind == FS_RESTART_FIRMWARE ? "FIRMWARE_RESTART" : "RESTART";
     p->restart_request = FS_RESTART_NONE;
-    if (check_config(new_cfg, err) < 0)
+    if (fs_printer_check(new_cfg, NULL, err) < 0)
         return fs_error_prefix(err, "%s: the configuration has errors, the printer keeps "
                                "the old one: ", what);
     if (kind == FS_RESTART_FIRMWARE && fs_printer_check_firmware_reset(p, err) < 0)
