@@ -31,6 +31,7 @@ struct fs_firmware_retraction;
 struct fs_gcode_move;
 struct fs_homing;
 struct fs_macro;
+struct fs_faults;
 
 #define FS_PRINTER_MAX_MCUS 8
 
@@ -72,6 +73,9 @@ struct fs_printer {
     struct fs_homing *homing;
     struct fs_macro **macros;
     int macro_count;
+    /* Every stop, pause, halt or shutdown decision goes through it
+     * (engine/fault); made first, before any module that raises faults. */
+    struct fs_faults *faults;
     /* Set once the printer shut down (Klipper's behaviour until the fault
      * module routes faults through policies). */
     int is_shutdown;
