@@ -34,6 +34,7 @@ static const char *const role_names[] = {
     [SIM_PIN_FREE] = "free", [SIM_PIN_HEATER] = "heater", [SIM_PIN_SENSOR] = "sensor",
     [SIM_PIN_FAN] = "fan",   [SIM_PIN_STEP] = "step",     [SIM_PIN_DIR] = "dir",
     [SIM_PIN_ENABLE] = "enable", [SIM_PIN_ENDSTOP] = "endstop", [SIM_PIN_SWITCH] = "switch",
+    [SIM_PIN_DEVICE] = "device",
 };
 
 /* Resolves a pin and checks that it is still free. */
@@ -190,6 +191,28 @@ int sim_world_switch_set_stuck_open(struct sim_world *w, int switch_id, int stuc
     return 0;
 }
 
+int sim_world_add_pin_device(struct sim_world *w, const char *mcu, const char *pin,
+                             int pin_index, const struct sim_pin_device_ops *ops, void *arg,
+                             struct fs_error *err)
+{
+    struct sim_mcu *m = sim_world_find_mcu_err(w, mcu, err);
+    if (!m)
+        return -1;
+    if (w->device_count >= SIM_WORLD_DEVICE_PINS_MAX)
+        return fs_error_set(err, "sim: more than %d device pins", SIM_WORLD_DEVICE_PINS_MAX);
+    if (pin_index < 0 || pin_index > 255)
+        return fs_error_set(err, "sim: device pin index %d outside 0..255", pin_index);
+    uint32_t p;
+    if (claim_pin(m, pin, &p, err) < 0)
+        return -1;
+    int id = w->device_count++;
+    w->devices[id].ops = *ops;
+    w->devices[id].arg = arg;
+    w->devices[id].pin_index = (uint8_t)pin_index;
+    bind(m, p, SIM_PIN_DEVICE, id);
+    return id;
+}
+
 static uint8_t switch_level(struct sim_world *w, int id)
 {
     const struct sim_switch_obj *s = &w->switches[id];
@@ -248,6 +271,12 @@ void sim_pins_output(struct sim_mcu *m, uint32_t pin, uint32_t level, double fra
     case SIM_PIN_ENABLE:
         plant_axis_set_enable(&w->axes[p->object].axis, (uint8_t)level);
         break;
+    case SIM_PIN_DEVICE: {
+        const struct sim_device_obj *d = &w->devices[p->object];
+        if (d->ops.output)
+            d->ops.output(d->arg, d->pin_index, (uint8_t)level, t_ns);
+        break;
+    }
     default:
         break;
     }
@@ -262,6 +291,11 @@ uint8_t sim_pins_read_input(struct sim_mcu *m, uint32_t pin)
         return plant_axis_endstop_level(&m->world->axes[p->object].axis);
     if (p->role == SIM_PIN_SWITCH)
         return switch_level(m->world, p->object);
+    if (p->role == SIM_PIN_DEVICE) {
+        const struct sim_device_obj *d = &m->world->devices[p->object];
+        if (d->ops.input)
+            return d->ops.input(d->arg, d->pin_index, m->world->now_ns) ? 1 : 0;
+    }
     return p->input_level;
 }
 

@@ -35,6 +35,7 @@ struct sim_world;
 #define SIM_WORLD_AXES_MAX 16
 #define SIM_WORLD_SWITCHES_MAX 16
 #define SIM_SWITCH_AXES_MAX 3
+#define SIM_WORLD_DEVICE_PINS_MAX 64
 #define SIM_MCU_NAME_MAX 32
 #define SIM_MCU_PINS_MAX 256
 
@@ -107,6 +108,20 @@ int sim_world_add_switch(struct sim_world *w, const char *mcu, const char *pin,
 double sim_world_switch_position_mm(struct sim_world *w, int switch_id);
 /* Fault hook: the switch is broken and always reads released. */
 int sim_world_switch_set_stuck_open(struct sim_world *w, int switch_id, int stuck);
+
+/* A device model on an MCU pin (a filament switch, a fan's tachometer, a
+ * stepper driver's UART): the world tells it every level the firmware
+ * drives on the pin and asks it the level whenever the firmware reads the
+ * pin, so a device whose output is a function of time (a tachometer's
+ * pulses, a UART reply) costs no events. pin_index tells a device with
+ * several pins which one is meant. Either op may be NULL. */
+struct sim_pin_device_ops {
+    void (*output)(void *arg, int pin_index, uint8_t level, int64_t t_ns);
+    uint8_t (*input)(void *arg, int pin_index, int64_t t_ns);
+};
+int sim_world_add_pin_device(struct sim_world *w, const char *mcu, const char *pin,
+                             int pin_index, const struct sim_pin_device_ops *ops, void *arg,
+                             struct fs_error *err);
 
 /* Sets the level an unattached input pin reads (a switch, a sensor). */
 int sim_world_set_input(struct sim_world *w, const char *mcu, const char *pin,

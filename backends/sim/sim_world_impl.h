@@ -31,6 +31,7 @@ enum sim_pin_role {
     SIM_PIN_ENABLE,
     SIM_PIN_ENDSTOP,
     SIM_PIN_SWITCH, /* a carriage switch (struct sim_switch_obj) */
+    SIM_PIN_DEVICE, /* a device model (struct sim_device_obj) */
 };
 
 struct sim_pin {
@@ -72,6 +73,12 @@ struct sim_switch_obj {
     int stuck_open;
 };
 
+struct sim_device_obj {
+    struct sim_pin_device_ops ops;
+    void *arg;
+    uint8_t pin_index; /* which of the device's pins, passed to the ops */
+};
+
 struct sim_world {
     uint64_t seed;
     int64_t now_ns;
@@ -91,6 +98,8 @@ struct sim_world {
     int axis_count;
     struct sim_switch_obj switches[SIM_WORLD_SWITCHES_MAX];
     int switch_count;
+    struct sim_device_obj devices[SIM_WORLD_DEVICE_PINS_MAX];
+    int device_count;
 };
 
 /* sim_world.c */
