@@ -7,6 +7,7 @@
 #include "config/config.h" /* fs_config_* */
 #include "core/error.h"    /* fs_error_set */
 #include "sim_printer_drivers.h" /* sim_printer_add_drivers */
+#include "sim_printer_sensors.h" /* sim_printer_add_sensors */
 
 /* Where an unhomed carriage starts, as a fraction of its travel: away from
  * both ends so that homing has to travel, and not a round number. */
@@ -267,7 +268,8 @@ int sim_printer_build(struct sim_host *h, struct fs_config *cfg, struct sim_prin
     memset(out, 0, sizeof(*out));
     if (add_mcus(h, cfg, err) < 0 || add_axes(h, cfg, out, err) < 0 ||
         add_extruder_and_heaters(h, cfg, out, err) < 0 ||
-        sim_printer_add_drivers(h, cfg, out, err) < 0)
+        sim_printer_add_drivers(h, cfg, out, err) < 0 ||
+        sim_printer_add_sensors(h, cfg, out, err) < 0)
         return fs_error_prefix(err, "simulated printer: ");
     return 0;
 }
