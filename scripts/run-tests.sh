@@ -12,8 +12,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -j "$(nproc)")
 
-# The legacy analog-input format is a firmware build option: build and run
-# only the tests that exercise it.
-cmake -S "$root" -B "$root/build-legacy-adc" -DFW_ADC_LEGACY=ON >/dev/null
-cmake --build "$root/build-legacy-adc" -j "$(nproc)" --target test_fw_adccmd
-(cd "$root/build-legacy-adc" && ctest --output-on-failure -R '^test_fw_adccmd$')
+# The legacy analog-input format and a firmware without the heater guard
+# (both like the reference firmware) are build options: build and run only
+# the tests that exercise them.
+cmake -S "$root" -B "$root/build-legacy-adc" -DFW_ADC_LEGACY=ON -DFW_HEATER_GUARD=OFF >/dev/null
+cmake --build "$root/build-legacy-adc" -j "$(nproc)" --target test_fw_adccmd test_fw_heater_guard
+(cd "$root/build-legacy-adc" && ctest --output-on-failure -R '^test_fw_(adccmd|heater_guard)$')

@@ -21,6 +21,7 @@
 #include "basecmd.h" /* fw_oid_alloc, fw_oid_lookup, fw_foreach_oid */
 #include "command.h" /* FW_DECL_COMMAND, fw_sendf */
 #include "hal.h"     /* hal_gpio_adc_* */
+#include "heater_guard.h" /* FW_HEATER_GUARD, fw_heater_guard_sample */
 #include "sched.h"   /* fw_timer, fw_sched_*, FW_DECL_TASK, FW_DECL_SHUTDOWN */
 
 #ifndef FW_ADC_LEGACY
@@ -49,6 +50,9 @@ struct analog_in {
     uint32_t report_next_clock;
     uint8_t data[ADC_MAX_REPORT_BYTES];
     struct fw_task_wake report_wake;
+#if FW_HEATER_GUARD
+    struct heater_guard *guard; /* NULL: no guard watches this input */
+#endif
 };
 
 static void command_config_analog_in(const struct fw_args *args);
@@ -85,6 +89,11 @@ static uint_fast8_t analog_in_event(struct fw_timer *t)
         return FW_SF_RESCHEDULE;
     }
     uint16_t sum = a->sum > 0xffff ? 0xffff : a->sum;
+#if FW_HEATER_GUARD
+    /* Before anything else: the guard's heater goes off at this sample. */
+    if (a->guard)
+        fw_heater_guard_sample(a->guard, sum, t->waketime);
+#endif
     a->sum = 0;
     a->samples_taken = 0;
     a->cycle_start += a->rest_ticks;
@@ -109,6 +118,14 @@ static void command_config_analog_in(const struct fw_args *args)
     a->timer.func = analog_in_event;
 }
 FW_DECL_COMMAND(command_config_analog_in, "config_analog_in oid=%c pin=%u");
+
+#if FW_HEATER_GUARD
+struct heater_guard **fw_analog_in_guard_slot(uint8_t oid)
+{
+    struct analog_in *a = fw_oid_lookup(oid, ANALOG_IN_TYPE);
+    return &a->guard;
+}
+#endif
 
 /* Stops any cycle in progress and forgets unsent sums. */
 static void analog_in_stop(struct analog_in *a)

@@ -22,6 +22,7 @@
 #include "basecmd.h" /* fw_oid_alloc, fw_move_alloc, fw_move_request_size */
 #include "command.h" /* FW_DECL_COMMAND */
 #include "hal.h"     /* hal_gpio_out_* */
+#include "heater_guard.h" /* FW_HEATER_GUARD, fw_digital_out_find, fw_digital_out_hold */
 #include "sched.h"   /* fw_timer, fw_sched_*, FW_DECL_INIT, FW_DECL_SHUTDOWN */
 
 struct digital_move {
@@ -34,6 +35,7 @@ enum {
     DF_ON = 1 << 0,        /* level on the pin now */
     DF_TOGGLING = 1 << 1,  /* software PWM running */
     DF_CHECK_END = 1 << 2, /* end_time is a deadline for the next change */
+    DF_HELD = 1 << 3,      /* a heater guard holds the pin at its default */
 };
 
 struct digital_out {
@@ -93,6 +95,10 @@ static void digital_out_load(struct digital_out *d, uint32_t now)
     fw_move_free(m);
 
     d->flags &= ~(DF_TOGGLING | DF_CHECK_END);
+    if (d->flags & DF_HELD) {
+        digital_out_set(d, d->default_value);
+        return;
+    }
     if (on_ticks && d->cycle_ticks && on_ticks < d->cycle_ticks) {
         d->flags |= DF_TOGGLING;
         d->on_ticks = on_ticks;
@@ -148,6 +154,28 @@ static struct digital_out *digital_out_oid_lookup(uint8_t oid)
     return fw_oid_lookup(oid, DIGITAL_OUT_TYPE);
 }
 
+#if FW_HEATER_GUARD
+void *fw_digital_out_find(uint8_t oid)
+{
+    int pos = (int)oid - 1;
+    void *d = fw_oid_next(&pos, DIGITAL_OUT_TYPE);
+    return d && pos == oid ? d : NULL;
+}
+
+/* The timer is left alone: a wake it had planned for a PWM edge or the
+ * max_duration deadline finds both cleared and does nothing. */
+void fw_digital_out_hold(void *out, uint8_t hold)
+{
+    struct digital_out *d = out;
+    if (!hold) {
+        d->flags &= ~DF_HELD;
+        return;
+    }
+    d->flags = (d->flags | DF_HELD) & ~(DF_TOGGLING | DF_CHECK_END);
+    digital_out_set(d, d->default_value);
+}
+#endif
+
 static void command_set_digital_out_pwm_cycle(const struct fw_args *args)
 {
     struct digital_out *d = digital_out_oid_lookup(args->v[0]);
@@ -177,7 +205,7 @@ FW_DECL_COMMAND(command_queue_digital_out, "queue_digital_out oid=%c clock=%u on
 static void command_update_digital_out(const struct fw_args *args)
 {
     struct digital_out *d = digital_out_oid_lookup(args->v[0]);
-    uint8_t on = !!args->v[1];
+    uint8_t on = d->flags & DF_HELD ? d->default_value : !!args->v[1];
     d->flags &= ~(DF_TOGGLING | DF_CHECK_END);
     digital_out_set(d, on);
     if (on != d->default_value && d->max_duration) {

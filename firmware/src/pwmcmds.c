@@ -13,6 +13,7 @@
 #include "basecmd.h" /* fw_oid_alloc, fw_move_alloc, fw_move_request_size */
 #include "command.h" /* FW_DECL_COMMAND */
 #include "hal.h"     /* hal_gpio_pwm_setup, hal_gpio_pwm_write */
+#include "heater_guard.h" /* FW_HEATER_GUARD, fw_pwm_out_find, fw_pwm_out_hold */
 #include "sched.h"   /* fw_timer, fw_sched_*, FW_DECL_INIT, FW_DECL_SHUTDOWN */
 
 struct pwm_move {
@@ -29,6 +30,7 @@ struct pwm_out {
     struct pwm_move *queue_head, *queue_tail;
     uint16_t default_value;
     uint8_t check_end; /* end_time is a deadline for the next change */
+    uint8_t held;      /* a heater guard holds the output at its default */
 };
 
 static void command_config_pwm_out(const struct fw_args *args);
@@ -59,12 +61,16 @@ static uint_fast8_t pwm_out_event(struct fw_timer *t)
     struct pwm_out *p = (struct pwm_out *)t;
     uint32_t now = t->waketime;
     struct pwm_move *m = p->queue_head;
-    if (!m || fw_timer_is_before(now, m->clock))
+    if (!m || fw_timer_is_before(now, m->clock)) {
+        /* A held output has no deadline: this is the one it had before. */
+        if (p->held)
+            return pwm_out_next_wake(p, &t->waketime) ? FW_SF_RESCHEDULE : FW_SF_DONE;
         fw_shutdown("Missed scheduling of next hard pwm event");
+    }
     p->queue_head = m->next;
     if (!p->queue_head)
         p->queue_tail = NULL;
-    uint16_t value = m->value;
+    uint16_t value = p->held ? p->default_value : m->value;
     fw_move_free(m);
     hal_gpio_pwm_write(p->pin, value);
     p->check_end = value != p->default_value && p->max_duration;
@@ -84,6 +90,25 @@ static void command_config_pwm_out(const struct fw_args *args)
 FW_DECL_COMMAND(command_config_pwm_out,
                 "config_pwm_out oid=%c pin=%u cycle_ticks=%u value=%hu default_value=%hu"
                 " max_duration=%u");
+
+#if FW_HEATER_GUARD
+void *fw_pwm_out_find(uint8_t oid)
+{
+    int pos = (int)oid - 1;
+    void *p = fw_oid_next(&pos, PWM_OUT_TYPE);
+    return p && pos == oid ? p : NULL;
+}
+
+void fw_pwm_out_hold(void *out, uint8_t hold)
+{
+    struct pwm_out *p = out;
+    p->held = hold;
+    if (!hold)
+        return;
+    hal_gpio_pwm_write(p->pin, p->default_value);
+    p->check_end = 0;
+}
+#endif
 
 static void command_queue_pwm_out(const struct fw_args *args)
 {
