@@ -32,6 +32,7 @@ struct fs_gcode_move;
 struct fs_homing;
 struct fs_macro;
 struct fs_faults;
+struct fs_fault_source;
 
 #define FS_PRINTER_MAX_MCUS 8
 
@@ -76,6 +77,14 @@ struct fs_printer {
     /* Every stop, pause, halt or shutdown decision goes through it
      * (engine/fault); made first, before any module that raises faults. */
     struct fs_faults *faults;
+    struct fs_fault_source *printer_fault_source; /* M112, power loss */
+    /* An MCU as a fault source (fault_actions.c): the axes it steps. */
+    struct fs_printer_mcu_fault {
+        struct fs_printer *p;
+        int index;
+        unsigned axes;
+    } mcu_faults[FS_PRINTER_MAX_MCUS];
+    char *config_text; /* every config file, for fault capsules */
     /* Set once the printer shut down (Klipper's behaviour until the fault
      * module routes faults through policies). */
     int is_shutdown;
