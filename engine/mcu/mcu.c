@@ -18,68 +18,8 @@
 #include "core/log.h"      /* fs_log */
 #include "core/reactor.h"  /* fs_reactor_wait_for */
 #include "mcu/clocksync.h" /* struct fs_clocksync */
-
-#define MCU_NAME_MAX 32
-#define MCU_IDENTIFY_CHUNK 40
-#define MCU_DICTIONARY_MAX (1u << 20)
-#define MCU_QUERY_RETRY_S 0.25
-#define MCU_MAX_CONFIG_CMDS 1024
-#define MCU_MAX_HANDLERS 256
-#define MCU_MAX_CONFIGURED_FNS 64
-
-struct response_handler {
-    const struct fs_msgformat *format;
-    int oid;
-    fs_mcu_response_fn fn;
-    void *arg;
-};
-
-struct pending_query {
-    const struct fs_msgformat *format;
-    int oid;
-    int has_offset; /* identify_response: match the offset asked for */
-    int64_t offset;
-    struct fs_mcu_reply *reply;
-    int done;
-};
-
-struct fs_mcu {
-    char name[MCU_NAME_MAX];
-    struct fs_reactor *reactor;
-    struct fs_transport *transport;
-    const struct fs_logger *log;
-    struct fs_link *link;
-    struct fs_msgproto *proto;
-    struct fs_clocksync clock;
-    int connected;
-    double clock_freq;
-    char identity[256];
-    struct fs_mcu_state state;
-
-    fs_mcu_event_fn event_fn;
-    void *event_arg;
-
-    struct response_handler handlers[MCU_MAX_HANDLERS];
-    int handler_count;
-    struct pending_query *query;
-
-    /* The clock query in flight: its send time pairs with the answer. */
-    double clock_query_sent;
-
-    int oid_count;
-    char **config_cmds;
-    int config_count;
-    uint32_t config_crc;
-    struct { fs_mcu_configured_fn fn; void *arg; } configured[MCU_MAX_CONFIGURED_FNS];
-    int configured_count;
-    /* where: "printer.cfg:58: [stepper_x]", so that a pin the dictionary
-     * does not know is reported against the line that named it. */
-    struct { fs_mcu_build_config_fn fn; void *arg; char *where; } builders[MCU_MAX_CONFIGURED_FNS];
-    int builder_count;
-    int config_built;
-
-    const struct fs_msgformat *fmt_get_clock;
-};
+#include "mcu/mcu_internal.h" /* struct fs_mcu */
+#include "mcu/msgproto.h" /* fs_msgproto_app */
 
 /* ---- receiving ---------------------------------------------------------- */
 
@@ -171,6 +111,7 @@ static void on_starting(void *arg, const struct fs_msg *msg, double receive_time
     (void)msg;
     struct fs_mcu *m = arg;
     fs_log(m->log, FS_LOG_WARN, "mcu '%s': restarted on its own", m->name);
+    m->restarted = 1;
     report_event(m, FS_MCU_EVENT_RESTARTED, "starting", receive_time);
 }
 
@@ -288,7 +229,8 @@ int fs_mcu_query(struct fs_mcu *m, const char *text, const char *response_format
 
 /* ---- connect ------------------------------------------------------------ */
 
-static int read_dictionary(struct fs_mcu *m, double timeout_s, struct fs_error *err)
+int fs_mcu_read_dictionary_data(struct fs_mcu *m, double timeout_s, uint8_t **out,
+                                size_t *out_size, struct fs_error *err)
 {
     const struct fs_msgformat *identify =
         fs_msgproto_lookup(m->proto, "identify offset=%u count=%c");
@@ -324,15 +266,27 @@ static int read_dictionary(struct fs_mcu *m, double timeout_s, struct fs_error *
         memcpy(data + size, reply.msg.data[1], chunk);
         size += chunk;
     }
-    if (fs_msgproto_load_dictionary(m->proto, data, size, err) < 0) {
-        fs_error_prefix(err, "mcu '%s': bad data dictionary: ", m->name);
-        goto fail;
-    }
-    free(data);
+    *out = data;
+    *out_size = size;
     return 0;
 fail:
     free(data);
     return -1;
+}
+
+static int read_dictionary(struct fs_mcu *m, double timeout_s, struct fs_error *err)
+{
+    uint8_t *data;
+    size_t size;
+    if (fs_mcu_read_dictionary_data(m, timeout_s, &data, &size, err) < 0)
+        return -1;
+    int status = fs_msgproto_load_dictionary(m->proto, data, size, err);
+    if (status < 0)
+        fs_error_prefix(err, "mcu '%s': bad data dictionary: ", m->name);
+    m->dict_crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), data, (uInt)size);
+    m->dict_size = size;
+    free(data);
+    return status;
 }
 
 static int require_constant(struct fs_mcu *m, const char *name, double *value,
@@ -357,9 +311,27 @@ static void send_clock_query(void *arg, double eventtime)
     m->clock_query_sent = eventtime;
 }
 
+/* An MCU that restarted without saying so (the firmware has no `starting`
+ * message, or it was lost) expects sequence 0 again and drops everything
+ * we send: it still answers, but only with acks for blocks we never sent.
+ * That tells a restart from a cut wire. */
 static void on_clock_lost(void *arg, double eventtime)
 {
     struct fs_mcu *m = arg;
+    struct fs_link_stats st;
+    fs_link_get_stats(m->link, &st);
+    double heard = fs_link_last_receive_time(m->link);
+    int answers_wrongly = st.acks_out_of_range > m->acks_out_of_range_seen && heard >= 0 &&
+                          eventtime - heard < 2.0 * FS_CLOCKSYNC_QUERY_PERIOD_S;
+    m->acks_out_of_range_seen = st.acks_out_of_range;
+    if (answers_wrongly) {
+        fs_log(m->log, FS_LOG_ERROR, "mcu '%s': restarted (it expects a sequence we never "
+               "sent)", m->name);
+        m->restarted = 1;
+        report_event(m, FS_MCU_EVENT_RESTARTED,
+                     "answers with a sequence number never sent: it restarted", eventtime);
+        return;
+    }
     fs_log(m->log, FS_LOG_ERROR, "mcu '%s': lost communication", m->name);
     report_event(m, FS_MCU_EVENT_LOST, "no answer to clock queries", eventtime);
 }
@@ -371,7 +343,7 @@ static void on_clock_recovered(void *arg, double eventtime)
     report_event(m, FS_MCU_EVENT_RECOVERED, "clock queries answered", eventtime);
 }
 
-static int read_config_state(struct fs_mcu *m, double timeout_s, struct fs_error *err)
+int fs_mcu_read_config_state(struct fs_mcu *m, double timeout_s, struct fs_error *err)
 {
     struct fs_mcu_reply reply;
     if (fs_mcu_query(m, "get_config",
@@ -399,6 +371,44 @@ static int register_builtin_handlers(struct fs_mcu *m, struct fs_error *err)
     return 0;
 }
 
+/* The commands every configuration needs, in the exact forms this host
+ * sends; a firmware without one of them speaks another protocol, which no
+ * fault policy can make safe: that fails the connect. */
+static const char *const required_commands[] = {
+    "get_uptime", "get_clock", "get_config", "allocate_oids count=%c",
+    "finalize_config crc=%u", "emergency_stop",
+};
+
+static int check_protocol(struct fs_mcu *m, struct fs_error *err)
+{
+    for (size_t i = 0; i < sizeof(required_commands) / sizeof(required_commands[0]); i++)
+        if (!fs_mcu_lookup_command(m, required_commands[i], err))
+            return fs_error_prefix(err, "protocol mismatch: ");
+    return 0;
+}
+
+int fs_mcu_start_clock(struct fs_mcu *m, double timeout_s, struct fs_error *err)
+{
+    struct fs_mcu_reply uptime;
+    double sent = fs_reactor_now(m->reactor);
+    if (fs_mcu_query(m, "get_uptime", "uptime high=%u clock=%u", -1, &uptime, timeout_s,
+                     err) < 0)
+        return -1;
+    /* The query may have been sent more than once; the answer belongs to
+     * the last copy, which left at most one retry period before it came. */
+    if (uptime.receive_time - sent > MCU_QUERY_RETRY_S)
+        sent = uptime.receive_time - MCU_QUERY_RETRY_S;
+    fs_clocksync_connect(&m->clock, (uint32_t)fs_msg_get(&uptime.msg, "high", 0),
+                         (uint32_t)fs_msg_get(&uptime.msg, "clock", 0), sent,
+                         uptime.receive_time);
+    if (fs_clocksync_start(&m->clock, m->reactor, send_clock_query, m, err) < 0)
+        return fs_error_prefix(err, "mcu '%s': ", m->name);
+    struct fs_link_stats st;
+    fs_link_get_stats(m->link, &st);
+    m->acks_out_of_range_seen = st.acks_out_of_range;
+    return 0;
+}
+
 int fs_mcu_connect(struct fs_mcu *m, double timeout_s, struct fs_error *err)
 {
     if (read_dictionary(m, timeout_s, err) < 0)
@@ -418,27 +428,22 @@ int fs_mcu_connect(struct fs_mcu *m, double timeout_s, struct fs_error *err)
     double baud = 0;
     if (fs_msgproto_constant(m->proto, "SERIAL_BAUD", &baud) == 0 && baud > 0)
         fs_link_set_wire_rate(m->link, baud / 10.0);
+    if (check_protocol(m, err) < 0)
+        return -1;
     m->fmt_get_clock = fs_mcu_lookup_command(m, "get_clock", err);
     if (!m->fmt_get_clock || register_builtin_handlers(m, err) < 0)
         return -1;
 
-    struct fs_mcu_reply uptime;
-    double sent = fs_reactor_now(m->reactor);
-    if (fs_mcu_query(m, "get_uptime", "uptime high=%u clock=%u", -1, &uptime, timeout_s,
-                     err) < 0)
-        return -1;
     fs_clocksync_init(&m->clock, m->clock_freq);
-    fs_clocksync_connect(&m->clock, (uint32_t)fs_msg_get(&uptime.msg, "high", 0),
-                         (uint32_t)fs_msg_get(&uptime.msg, "clock", 0), sent,
-                         uptime.receive_time);
     fs_clocksync_set_loss_handlers(&m->clock, 0, on_clock_lost, on_clock_recovered, m);
+    if (fs_mcu_start_clock(m, timeout_s, err) < 0)
+        return -1;
     fs_link_set_clock_estimator(m->link, fs_clocksync_link_clock, &m->clock);
     fs_link_set_host_time_estimator(m->link, fs_clocksync_link_host_time, &m->clock);
-    if (fs_clocksync_start(&m->clock, m->reactor, send_clock_query, m, err) < 0)
-        return fs_error_prefix(err, "mcu '%s': ", m->name);
     m->connected = 1;
+    m->restarted = 0;
 
-    if (read_config_state(m, timeout_s, err) < 0)
+    if (fs_mcu_read_config_state(m, timeout_s, err) < 0)
         return -1;
     if (m->state.is_shutdown)
         fs_log(m->log, FS_LOG_WARN, "mcu '%s': connected while shut down", m->name);
@@ -559,7 +564,7 @@ static uint32_t compute_config_crc(const struct fs_mcu *m)
 
 uint32_t fs_mcu_config_crc(const struct fs_mcu *m) { return m->config_crc; }
 
-static int send_text_line(struct fs_mcu *m, const char *text, struct fs_error *err)
+int fs_mcu_send_line(struct fs_mcu *m, const char *text, struct fs_error *err)
 {
     uint8_t msg[64];
     int len = fs_msgproto_encode_text(m->proto, text, msg, sizeof(msg), err);
@@ -579,7 +584,7 @@ int fs_mcu_flush(struct fs_mcu *m, double timeout_s, struct fs_error *err)
     return 0;
 }
 
-static int send_configuration(struct fs_mcu *m, double timeout_s, struct fs_error *err)
+static int send_commands(struct fs_mcu *m, double timeout_s, struct fs_error *err)
 {
     /* Encode everything first so that a bad line sends nothing. */
     for (int i = 0; i < m->config_count; i++) {
@@ -589,13 +594,13 @@ static int send_configuration(struct fs_mcu *m, double timeout_s, struct fs_erro
     }
     char line[64];
     snprintf(line, sizeof(line), "allocate_oids count=%d", m->oid_count);
-    if (send_text_line(m, line, err) < 0)
+    if (fs_mcu_send_line(m, line, err) < 0)
         return fs_error_prefix(err, "mcu '%s': ", m->name);
     for (int i = 0; i < m->config_count; i++)
-        if (send_text_line(m, m->config_cmds[i], err) < 0)
+        if (fs_mcu_send_line(m, m->config_cmds[i], err) < 0)
             return fs_error_prefix(err, "mcu '%s': ", m->name);
     snprintf(line, sizeof(line), "finalize_config crc=%u", m->config_crc);
-    if (send_text_line(m, line, err) < 0)
+    if (fs_mcu_send_line(m, line, err) < 0)
         return fs_error_prefix(err, "mcu '%s': ", m->name);
     return fs_mcu_flush(m, timeout_s, err);
 }
@@ -607,7 +612,7 @@ int fs_mcu_configure(struct fs_mcu *m, double timeout_s, struct fs_error *err)
     if (build_config(m, err) < 0)
         return -1;
     m->config_crc = compute_config_crc(m);
-    if (read_config_state(m, timeout_s, err) < 0)
+    if (fs_mcu_read_config_state(m, timeout_s, err) < 0)
         return -1;
     if (m->state.is_shutdown)
         return fs_error_set(err, "mcu '%s' is shut down (%s); it needs a firmware restart",
@@ -621,22 +626,33 @@ int fs_mcu_configure(struct fs_mcu *m, double timeout_s, struct fs_error *err)
                                 m->name, m->state.crc, m->config_crc);
         fs_log(m->log, FS_LOG_INFO, "mcu '%s': reusing its configuration (crc %u)",
                m->name, m->config_crc);
-    } else {
-        if (send_configuration(m, timeout_s, err) < 0)
-            return -1;
-        if (read_config_state(m, timeout_s, err) < 0)
-            return -1;
-        if (m->state.is_shutdown)
-            return fs_error_set(err, "mcu '%s': shut down while configuring: %s", m->name,
-                                m->state.shutdown_reason);
-        if (!m->state.is_config || m->state.crc != m->config_crc)
-            return fs_error_set(err, "mcu '%s': configuration not accepted (is_config=%d "
-                                "crc=%u, sent %u)",
-                                m->name, m->state.is_config, m->state.crc, m->config_crc);
-        fs_log(m->log, FS_LOG_INFO, "mcu '%s': configured %d objects, %d commands (crc %u, "
-               "move_count %u)", m->name, m->oid_count, m->config_count, m->config_crc,
-               m->state.move_count);
+    } else if (fs_mcu_send_configuration(m, timeout_s, err) < 0) {
+        return -1;
     }
+    return fs_mcu_run_configured(m, err);
+}
+
+int fs_mcu_send_configuration(struct fs_mcu *m, double timeout_s, struct fs_error *err)
+{
+    if (send_commands(m, timeout_s, err) < 0)
+        return -1;
+    if (fs_mcu_read_config_state(m, timeout_s, err) < 0)
+        return -1;
+    if (m->state.is_shutdown)
+        return fs_error_set(err, "mcu '%s': shut down while configuring: %s", m->name,
+                            m->state.shutdown_reason);
+    if (!m->state.is_config || m->state.crc != m->config_crc)
+        return fs_error_set(err, "mcu '%s': configuration not accepted (is_config=%d "
+                            "crc=%u, sent %u)",
+                            m->name, m->state.is_config, m->state.crc, m->config_crc);
+    fs_log(m->log, FS_LOG_INFO, "mcu '%s': configured %d objects, %d commands (crc %u, "
+           "move_count %u)", m->name, m->oid_count, m->config_count, m->config_crc,
+           m->state.move_count);
+    return 0;
+}
+
+int fs_mcu_run_configured(struct fs_mcu *m, struct fs_error *err)
+{
     for (int i = 0; i < m->configured_count; i++)
         if (m->configured[i].fn(m->configured[i].arg, m, err) < 0)
             return -1;
@@ -677,6 +693,8 @@ int fs_mcu_send(struct fs_mcu *m, const struct fs_msgformat *f, const int64_t *v
                 struct fs_link_queue *q, uint64_t min_clock, uint64_t req_clock,
                 struct fs_error *err)
 {
+    if (m->reconnecting)
+        return fs_error_set(err, "mcu '%s' is being reconnected: command dropped", m->name);
     uint8_t msg[64];
     int len = fs_msgformat_encode(f, msg, sizeof(msg), values, NULL, err);
     if (len < 0)
@@ -688,7 +706,9 @@ int fs_mcu_send(struct fs_mcu *m, const struct fs_msgformat *f, const int64_t *v
 
 int fs_mcu_send_text(struct fs_mcu *m, const char *text, struct fs_error *err)
 {
-    if (send_text_line(m, text, err) < 0)
+    if (m->reconnecting)
+        return fs_error_set(err, "mcu '%s' is being reconnected: command dropped", m->name);
+    if (fs_mcu_send_line(m, text, err) < 0)
         return fs_error_prefix(err, "mcu '%s': ", m->name);
     return 0;
 }
@@ -720,4 +740,63 @@ uint64_t fs_mcu_clock32_to_64(const struct fs_mcu *m, uint32_t clock32)
 uint32_t fs_mcu_seconds_to_ticks(const struct fs_mcu *m, double seconds)
 {
     return (uint32_t)(seconds * m->clock_freq + 0.5);
+}
+
+/* ---- identity and versions ---------------------------------------------- */
+
+const char *fs_mcu_app(const struct fs_mcu *m)
+{
+    const char *s = m->dict_size ? fs_msgproto_app(m->proto) : NULL;
+    return s ? s : "";
+}
+
+const char *fs_mcu_version(const struct fs_mcu *m)
+{
+    const char *s = m->dict_size ? fs_msgproto_version(m->proto) : NULL;
+    return s ? s : "";
+}
+
+uint32_t fs_mcu_dictionary_crc(const struct fs_mcu *m) { return m->dict_crc; }
+
+int fs_mcu_is_lost(const struct fs_mcu *m)
+{
+    return m->connected && fs_clocksync_is_lost(&m->clock);
+}
+
+int fs_mcu_has_restarted(const struct fs_mcu *m) { return m->restarted; }
+
+int fs_mcu_needs_reconnect(const struct fs_mcu *m)
+{
+    return fs_mcu_is_lost(m) || m->restarted || m->state.is_shutdown;
+}
+
+int fs_mcu_versions_check(struct fs_mcu *const *mcus, int n, const char *expected_version,
+                          char *evidence, size_t cap)
+{
+    const struct fs_mcu *first = NULL;
+    for (int i = 0; i < n; i++) {
+        const struct fs_mcu *m = mcus[i];
+        if (!m || !m->connected)
+            continue;
+        if (expected_version && !strcmp(fs_mcu_app(m), "failsoft") &&
+            strcmp(fs_mcu_version(m), expected_version) != 0) {
+            snprintf(evidence, cap, "mcu '%s': app=failsoft version=%s, the host expects "
+                     "version=%s", m->name, fs_mcu_version(m), expected_version);
+            return 1;
+        }
+        if (!first) {
+            first = m;
+            continue;
+        }
+        if (strcmp(fs_mcu_app(m), fs_mcu_app(first)) != 0 ||
+            strcmp(fs_mcu_version(m), fs_mcu_version(first)) != 0) {
+            snprintf(evidence, cap, "mcu '%s': app=%s version=%s differs from mcu '%s': "
+                     "app=%s version=%s", m->name, fs_mcu_app(m), fs_mcu_version(m),
+                     first->name, fs_mcu_app(first), fs_mcu_version(first));
+            return 1;
+        }
+    }
+    if (cap)
+        evidence[0] = '\0';
+    return 0;
 }

@@ -10,7 +10,8 @@
  *
  * Nothing here decides to shut anything down: a shutdown, a restart or a
  * lost MCU is reported to the event handler with its reason, and the caller
- * (later the fault module) decides. */
+ * (later the fault module) decides. A lost, shut-down or restarted MCU is
+ * brought back with fs_mcu_reconnect while the others keep running. */
 #ifndef FS_MCU_H
 #define FS_MCU_H
 
@@ -46,6 +47,15 @@ typedef int (*fs_mcu_build_config_fn)(void *arg, struct fs_mcu *m, struct fs_err
 /* Called after every successful fs_mcu_configure: objects start their
  * periodic commands (queries with clocks in the future) here. */
 typedef int (*fs_mcu_configured_fn)(void *arg, struct fs_mcu *m, struct fs_error *err);
+
+/* Called by fs_mcu_reconnect once the MCU is identified and its clock
+ * synchronised again, before its configuration is sent (or reused) and the
+ * configured callbacks run. state_lost: the MCU's objects were made afresh
+ * (it restarted, or was shut down and got config_reset), so whatever they
+ * held is gone: outputs at their defaults, steppers idle at position 0,
+ * queues empty. Objects whose host state mirrors the MCU's reset it here;
+ * the MCU must not be sent anything from this callback. */
+typedef void (*fs_mcu_reset_fn)(void *arg, struct fs_mcu *m, int state_lost);
 
 struct fs_mcu_state {
     int is_config;
@@ -95,6 +105,28 @@ int fs_mcu_on_configured(struct fs_mcu *m, fs_mcu_configured_fn fn, void *arg,
                          struct fs_error *err);
 int fs_mcu_configure(struct fs_mcu *m, double timeout_s, struct fs_error *err);
 uint32_t fs_mcu_config_crc(const struct fs_mcu *m);
+int fs_mcu_on_reset(struct fs_mcu *m, fs_mcu_reset_fn fn, void *arg, struct fs_error *err);
+
+/* Brings back a lost, shut-down or restarted MCU without touching the
+ * others: the link is reset (blocks still unacknowledged are dropped, the
+ * MCU's sequence adopted again), identify runs again and must find the same
+ * firmware (the dictionary's crc32 and size; otherwise "version mismatch"),
+ * clock sync restarts (a secondary's print time mapping is re-anchored on
+ * the primary), the configuration state is read; a shut-down MCU gets
+ * config_reset (or `reset` and identify again when config_reset is absent);
+ * the reset callbacks run; the configuration is sent again unless the MCU
+ * still holds it (same crc, not shut down); then the configured callbacks
+ * run. Objects' own commands (fs_mcu_send, fs_mcu_send_text) are refused
+ * while it runs. A primary MCU whose clock went back (it restarted) cannot
+ * be reconnected: the printer's timeline is its clock. On failure the MCU
+ * stays as it was found (still lost or shut down), clock queries go on. */
+int fs_mcu_reconnect(struct fs_mcu *m, double timeout_s, struct fs_error *err);
+/* Clock queries unanswered (cleared by answers or a reconnect). */
+int fs_mcu_is_lost(const struct fs_mcu *m);
+/* It announced, or showed, a restart since connect or the last reconnect. */
+int fs_mcu_has_restarted(const struct fs_mcu *m);
+/* Any reason to reconnect: lost, shut down or restarted. */
+int fs_mcu_needs_reconnect(const struct fs_mcu *m);
 
 /* Messages. Formats are looked up by their exact text (never by assumed
  * id); lookups fail with an error naming the MCU and the format. */
@@ -128,5 +160,21 @@ struct fs_link *fs_mcu_link(struct fs_mcu *m);
 const struct fs_msgproto *fs_mcu_msgproto(const struct fs_mcu *m);
 /* "app=failsoft version=... build=..." as the MCU identified itself. */
 const char *fs_mcu_identity(const struct fs_mcu *m);
+/* The parts of it ("" when the dictionary does not say). */
+const char *fs_mcu_app(const struct fs_mcu *m);
+const char *fs_mcu_version(const struct fs_mcu *m);
+/* zlib crc32 of the dictionary as read at connect. */
+uint32_t fs_mcu_dictionary_crc(const struct fs_mcu *m);
+
+/* Version check at connect, for FS_FAULT_VERSION_MISMATCH: every connected
+ * MCU of the list must run the same application and version as the first
+ * one, and, when expected_version is not NULL, each MCU running failsoft's
+ * firmware must report that version (the host's own). Returns 0 when they
+ * agree, 1 on a mismatch with evidence ("mcu 'toolboard': app=failsoft
+ * version=v0.3 differs from mcu 'mcu': app=failsoft version=v0.4"), written
+ * into evidence (cap bytes). A missing command the host needs is not a
+ * version question: fs_mcu_connect fails on it ("protocol mismatch"). */
+int fs_mcu_versions_check(struct fs_mcu *const *mcus, int n, const char *expected_version,
+                          char *evidence, size_t cap);
 
 #endif
