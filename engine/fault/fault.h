@@ -148,6 +148,14 @@ int fs_fault_kind_from_name(const char *name);
 const char *fs_fault_action_name(enum fs_fault_action a);
 int fs_fault_action_from_name(const char *name);
 const char *fs_fault_class_name(enum fs_fault_class c);
+/* Whether a source of class cls can raise kind (the catalogue's classes). */
+int fs_fault_class_can_raise(enum fs_fault_class cls, enum fs_fault_kind kind);
+/* The floor table itself, row by row (for the catalogue and the tests): a
+ * row applies to classes (bit per class) raising kinds (bit per kind) with
+ * at least one of flags_any set (0: any flags). -1 past the last row. */
+int fs_fault_floor_row_count(void);
+int fs_fault_floor_row(int i, unsigned *classes, unsigned long *kinds, unsigned *flags_any,
+                       enum fs_fault_action *floor, const char **why);
 
 /* The safety floor: the mildest action allowed for kind on a source of this
  * class with these flags, and why (a sentence for errors and the
@@ -176,6 +184,8 @@ struct fs_fault_record {
     int active;                        /* latched: not cleared yet */
     unsigned axes_valid;               /* FS_FAULT_AXIS_* still trustworthy after it */
     char capsule[FS_FAULT_PATH_MAX];   /* capsule file, "" when none was written */
+    unsigned carried;                  /* bit (1 << action) per action carried out */
+    int acked;                         /* a halt acknowledged (FAULT_ACK) */
 };
 
 /* What the fault module may ask of the part a source stands for. Any
@@ -286,6 +296,9 @@ int fs_faults_is_shutdown(const struct fs_faults *f);
 /* Halted and not yet acknowledged (FAULT_ACK or FAULT_CLEAR): new motion is
  * refused with err naming the fault. */
 int fs_faults_check_motion(const struct fs_faults *f, struct fs_error *err);
+/* FAULT_ACK: every active halt is acknowledged; maintenance moves are
+ * allowed again (the faults stay latched). Returns how many were. */
+int fs_faults_ack(struct fs_faults *f);
 /* In a pause or halt caused by a fault (the idle timeout asks this). */
 int fs_faults_in_fault_stop(const struct fs_faults *f);
 
