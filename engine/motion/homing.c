@@ -35,6 +35,7 @@
 #include "core/reactor.h"      /* fs_reactor_wait_for */
 #include "gcode/gcode.h"       /* fs_gcode_register */
 #include "mcu/mcu.h"           /* fs_mcu_* */
+#include "motion/halt.h"       /* fs_toolhead_on_halt, fs_toolhead_halt_error */
 #include "motion/kinematics.h" /* fs_kinematics_* */
 #include "motion/lookahead.h"  /* FS_AXIS_* */
 #include "motion/rail.h"       /* struct fs_rail_config */
@@ -84,6 +85,7 @@ struct fs_homing {
     struct fs_toolhead *th;
     struct fs_printer *printer;
     struct endstop endstops[3];
+    struct endstop *active; /* the pass under way, or NULL */
 };
 
 static uint32_t clock32(struct fs_mcu *m, double print_time)
@@ -138,6 +140,29 @@ static void on_trsync_state(void *arg, const struct fs_msg *msg, double receive_
             send(other->mcu, &err, "trsync_trigger oid=%d reason=%d", other->oid, relay);
         }
     }
+}
+
+/* A halt during a pass: the steppers hang on this pass' trsyncs, and a
+ * stepper can listen to one only; firing them stops the motors at once
+ * and frees them for the halt's own trsyncs (the MCU handles the commands
+ * in order). The pass then ends with the halt's error. */
+static void on_halt_release(struct endstop *es)
+{
+    for (int i = 0; i < es->trsync_count; i++) {
+        struct trsync *ts = &es->trsyncs[i];
+        struct fs_error err;
+        if (ts->triggered)
+            continue;
+        ts->armed = 0;
+        send(ts->mcu, &err, "trsync_trigger oid=%d reason=%d", ts->oid, REASON_HOST_REQUEST);
+    }
+}
+
+static void on_halt(void *arg)
+{
+    struct fs_homing *h = arg;
+    if (h->active)
+        on_halt_release(h->active);
 }
 
 static int build_trsync(void *arg, struct fs_mcu *m, struct fs_error *err)
@@ -236,7 +261,7 @@ static int read_trigger_time(struct endstop *es, uint32_t rest_ticks, double *pr
 
 /* Arms every trsync, runs the move and waits until all of them fired.
  * *trigger_t receives when the switch closed (print time), or NAN. */
-static int run_watched_move(struct fs_homing *h, struct endstop *es, unsigned mask,
+static int watched_move(struct fs_homing *h, struct endstop *es, unsigned mask,
                             const double target[4], double speed, double *trigger_t,
                             struct fs_error *err)
 {
@@ -309,6 +334,27 @@ static int run_watched_move(struct fs_homing *h, struct endstop *es, unsigned ma
                 "rest_ticks=0 pin_value=0 trsync_oid=0 trigger_reason=0", es->endstop_oid);
 }
 
+/* A pass that ends early (a halt, a refused move) must not leave steppers
+ * hung on its trsyncs or the endstop sampling: the next
+ * stepper_stop_on_trigger would shut the MCU down. */
+static int run_watched_move(struct fs_homing *h, struct endstop *es, unsigned mask,
+                            const double target[4], double speed, double *trigger_t,
+                            struct fs_error *err)
+{
+    h->active = es;
+    int rc = watched_move(h, es, mask, target, speed, trigger_t, err);
+    h->active = NULL;
+    if (rc == 0)
+        return 0;
+    struct fs_error ignored;
+    on_halt_release(es);
+    send(es->mcu, &ignored, "endstop_home oid=%d clock=0 sample_ticks=0 sample_count=0 "
+         "rest_ticks=0 pin_value=0 trsync_oid=0 trigger_reason=0", es->endstop_oid);
+    /* A halt says so rather than whatever the pass ran into. */
+    fs_toolhead_halt_error(h->th, err);
+    return -1;
+}
+
 /* Where the commanded move was at print time t: the motors follow it, so
  * this is where the axis was when the switch closed. */
 static void position_at(struct fs_toolhead *th, const double from[4], const double to[4],
@@ -354,6 +400,8 @@ static int home_pass(struct fs_homing *h, struct endstop *es, const double targe
     }
     fs_toolhead_note_stopped(th);
     if (rc < 0)
+        return -1;
+    if (fs_toolhead_halt_error(th, err) < 0)
         return -1;
     for (int i = 0; i < 3; i++) {
         if (!(mask & (1u << i)))
@@ -510,6 +558,8 @@ struct fs_homing *fs_homing_new(struct fs_toolhead *th, struct fs_error *err)
     for (int axis = 0; axis < 3; axis++)
         if (setup_endstop(h, axis, err) < 0)
             goto fail;
+    if (fs_toolhead_on_halt(th, on_halt, h, err) < 0)
+        goto fail;
     if (fs_gcode_register(h->printer->gcode, "G28", cmd_g28, h,
                           "Home axes: G28 [X] [Y] [Z] (none: all)", err) < 0)
         goto fail;

@@ -361,6 +361,35 @@ int fs_stepper_set_enable(struct fs_stepper *s, double print_time, int enable,
     return 0;
 }
 
+/* The motor is at `actual` steps after a stop: everything planned beyond
+ * it is forgotten and the next move starts on a fresh time base. */
+static void restart_from(struct fs_stepper *s, int64_t actual)
+{
+    /* Steps generated but never taken: unsent ones and those the MCU
+     * discarded when it stopped. The commanded coordinate follows the motor. */
+    int64_t lost = s->mcu_steps - actual;
+    fs_stepcompress_reset(s->sc);
+    /* The MCU returned this stepper's queued moves to its pool when it
+     * stopped; what is still waiting in the link would be discarded on
+     * arrival. Dropping it frees every slot this stepper held. */
+    fs_stepper_drop_queued(s);
+    fs_stepsync_release(s->sync, s);
+    s->mcu_steps = actual;
+    s->cmd_steps -= lost;
+    s->position = (double)s->cmd_steps * s->step_dist;
+    s->pa_offset = 0.0;
+    s->catching_up = 0;
+    s->have_sent = 0;
+    s->sent_dir = -1;
+    s->last_move_end = 0.0;
+}
+
+void fs_stepper_drop_queued(struct fs_stepper *s)
+{
+    if (s->queue)
+        fs_link_queue_drop(fs_mcu_link(s->mcu), s->queue);
+}
+
 int fs_stepper_sync_after_stop(struct fs_stepper *s, int64_t *steps, struct fs_error *err)
 {
     if (s->oid < 0)
@@ -373,25 +402,18 @@ int fs_stepper_sync_after_stop(struct fs_stepper *s, int64_t *steps, struct fs_e
         return fs_error_prefix(err, "%s: ", s->name);
     int64_t pos = (int32_t)fs_msg_get(&reply.msg, "pos", 0);
     int64_t actual = s->dir_pin.invert ? -pos : pos;
-    /* Steps generated but never taken: unsent ones and those the MCU
-     * discarded when it stopped. The commanded coordinate follows the motor. */
-    int64_t lost = s->mcu_steps - actual;
-    fs_stepcompress_reset(s->sc);
-    /* The MCU returned this stepper's queued moves to its pool when it
-     * stopped; what is still waiting in the link would be discarded on
-     * arrival. Dropping it frees every slot this stepper held. */
-    fs_link_queue_drop(fs_mcu_link(s->mcu), s->queue);
-    fs_stepsync_release(s->sync, s);
-    s->mcu_steps = actual;
-    s->cmd_steps -= lost;
-    s->position = (double)s->cmd_steps * s->step_dist;
-    s->pa_offset = 0.0;
-    s->catching_up = 0;
-    s->have_sent = 0;
-    s->sent_dir = -1;
-    s->last_move_end = 0.0;
+    restart_from(s, actual);
     *steps = actual;
     return 0;
+}
+
+void fs_stepper_forget_unsent(struct fs_stepper *s)
+{
+    if (!s->sc)
+        return;
+    /* Sent steps count as taken: the best guess without an answer. */
+    int64_t unsent = fs_stepcompress_reset(s->sc);
+    restart_from(s, s->mcu_steps - unsent);
 }
 
 /* ---- step generation ---------------------------------------------------- */

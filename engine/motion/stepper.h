@@ -102,6 +102,13 @@ int fs_stepper_set_enable(struct fs_stepper *s, double print_time, int enable,
  * reset_step_clock. *steps receives the MCU's position. */
 int fs_stepper_sync_after_stop(struct fs_stepper *s, int64_t *steps, struct fs_error *err);
 
+/* A halt: the stepper's commands not yet sent are forgotten at once (the
+ * MCU is told to stop it; see halt.h). Any context. */
+void fs_stepper_drop_queued(struct fs_stepper *s);
+/* After a stop whose position could not be read back (the MCU does not
+ * answer): as fs_stepper_sync_after_stop, taking every sent step as run. */
+void fs_stepper_forget_unsent(struct fs_stepper *s);
+
 /* What went to the MCU so far (status, tests, benchmarks). */
 struct fs_stepper_stats {
     uint64_t steps_sent;       /* steps in queue_step commands handed to the link */

@@ -32,6 +32,7 @@
  * the next fs_toolhead_move or flush. */
 #include "motion/toolhead.h"
 
+#include <limits.h> /* LLONG_MAX */
 #include <math.h>   /* isnan, fabs, INFINITY, NAN */
 #include <stdio.h>  /* snprintf */
 #include <stdlib.h> /* calloc, free */
@@ -43,6 +44,7 @@
 #include "gcode/gcode.h"       /* struct fs_gcode */
 #include "mcu/mcu.h"           /* fs_mcu_estimated_print_time */
 #include "motion/extruder.h"   /* fs_extruder_* */
+#include "motion/halt.h"       /* fs_halt_*, fs_toolhead_motion_check_fn */
 #include "motion/kinematics.h" /* struct fs_kinematics */
 #include "motion/lookahead.h"  /* struct fs_lookahead */
 #include "motion/rail.h"       /* struct fs_rail_config */
@@ -54,6 +56,7 @@
 #define STEPPER_ENABLE_LEAD_S 0.001
 #define WAIT_MARGIN_S 10.0
 #define STOP_RESTART_MARGIN_S 0.05
+#define HALT_REASON_MAX 200
 
 static const char *const rail_names[3] = {"stepper_x", "stepper_y", "stepper_z"};
 
@@ -89,6 +92,18 @@ struct fs_toolhead {
     int timer_armed;
     int pending_error;
     struct fs_error pending;
+    /* Halt (halt.c): the MCU side, whether motion is stopped, why, and
+     * the gate for new motion. */
+    struct fs_halt *halt;
+    int halted;
+    char halt_reason[HALT_REASON_MAX];
+    fs_toolhead_motion_check_fn motion_check;
+    void *motion_check_arg;
+    struct {
+        fs_toolhead_halt_fn fn;
+        void *arg;
+    } halt_listeners[FS_TOOLHEAD_HALT_LISTENERS];
+    int halt_listener_count;
 };
 
 /* ---- time ---- */
@@ -117,6 +132,80 @@ static struct fs_stepper *stepper_at(struct fs_toolhead *th, int i)
     return th->extruder ? fs_extruder_stepper(th->extruder) : NULL;
 }
 
+struct fs_stepper *fs_toolhead_stepper_at(struct fs_toolhead *th, int i)
+{
+    return stepper_at(th, i);
+}
+
+/* Calls the callbacks waiting for moves up to `seq` (in order). */
+static void run_callbacks(struct fs_toolhead *th, long long seq);
+
+/* ---- halt (the MCU side and the sequence are in halt.c) ---- */
+
+int fs_toolhead_is_halted(const struct fs_toolhead *th) { return th->halted; }
+
+int fs_toolhead_halt_error(const struct fs_toolhead *th, struct fs_error *err)
+{
+    if (!th->halted)
+        return 0;
+    if (th->halt_reason[0])
+        return fs_error_set(err, "halted: %s", th->halt_reason);
+    struct fs_error why;
+    if (th->motion_check && th->motion_check(th->motion_check_arg, &why) < 0)
+        return fs_error_set(err, "halted: %s", why.msg);
+    return fs_error_set(err, "halted: motion stopped by a fault");
+}
+
+void fs_toolhead_set_motion_check(struct fs_toolhead *th, fs_toolhead_motion_check_fn fn,
+                                  void *arg)
+{
+    th->motion_check = fn;
+    th->motion_check_arg = arg;
+}
+
+int fs_toolhead_on_halt(struct fs_toolhead *th, fs_toolhead_halt_fn fn, void *arg,
+                        struct fs_error *err)
+{
+    if (th->halt_listener_count == FS_TOOLHEAD_HALT_LISTENERS)
+        return fs_error_set(err, "toolhead: more than %d halt listeners",
+                            FS_TOOLHEAD_HALT_LISTENERS);
+    th->halt_listeners[th->halt_listener_count].fn = fn;
+    th->halt_listeners[th->halt_listener_count].arg = arg;
+    th->halt_listener_count++;
+    return 0;
+}
+
+struct fs_halt *fs_toolhead_halt_obj(struct fs_toolhead *th) { return th->halt; }
+
+/* From here on nothing is committed or sent: commit_move, the flushes and
+ * the timer look at `halted` first, and the waits below end. The plan
+ * itself is dropped by fs_toolhead_leave_halt, not here, because a halt
+ * can come from inside a commit (a fault raised while steps are made). */
+void fs_toolhead_enter_halt(struct fs_toolhead *th, const char *reason)
+{
+    if (!th->halted)
+        snprintf(th->halt_reason, sizeof(th->halt_reason), "%s", reason ? reason : "");
+    th->halted = 1;
+    th->moving = 0;
+    for (int i = 0; i < th->halt_listener_count; i++)
+        th->halt_listeners[i].fn(th->halt_listeners[i].arg);
+}
+
+void fs_toolhead_leave_halt(struct fs_toolhead *th, const double pos[4])
+{
+    th->halted = 0;
+    th->halt_reason[0] = '\0';
+    th->pending_error = 0;
+    fs_toolhead_note_stopped(th);
+    /* Commands that waited for the dropped moves (M106 between two
+     * extrusions) act now, at a time the MCUs can still meet. */
+    ensure_lead(th);
+    run_callbacks(th, LLONG_MAX);
+    struct fs_error err;
+    if (fs_toolhead_set_position(th, pos, 0, &err) < 0)
+        fs_log(th->printer->log, FS_LOG_ERROR, "toolhead: after a halt: %s", err.msg);
+}
+
 static int enable_if_needed(struct fs_toolhead *th, int i, double print_time,
                             struct fs_error *err)
 {
@@ -126,8 +215,6 @@ static int enable_if_needed(struct fs_toolhead *th, int i, double print_time,
     return fs_stepper_set_enable(stepper_at(th, i), print_time - STEPPER_ENABLE_LEAD_S, 1, err);
 }
 
-/* Calls the callbacks waiting for moves up to `seq` (in order). */
-static void run_callbacks(struct fs_toolhead *th, long long seq);
 
 /* After a failed commit the planner dropped what was queued: nothing is
  * left to wait for. */
@@ -171,6 +258,8 @@ int fs_toolhead_at_queue_end(struct fs_toolhead *th, fs_toolhead_time_fn fn, voi
 static int commit_move(void *arg, const struct fs_move *m, struct fs_error *err)
 {
     struct fs_toolhead *th = arg;
+    if (fs_toolhead_halt_error(th, err) < 0)
+        return -1;
     ensure_lead(th);
     struct fs_trapezoid trap = {
         .print_time = th->print_time,
@@ -216,6 +305,8 @@ static int commit_move(void *arg, const struct fs_move *m, struct fs_error *err)
 /* Sends the steps due before `until` (never beyond the committed motion). */
 static int flush_steps_until(struct fs_toolhead *th, double until, struct fs_error *err)
 {
+    if (fs_toolhead_halt_error(th, err) < 0)
+        return -1;
     if (until > th->print_time)
         until = th->print_time;
     if (until <= th->flushed_time)
@@ -237,6 +328,8 @@ static int flush_due_steps(struct fs_toolhead *th, struct fs_error *err)
 
 static int commit_all(struct fs_toolhead *th, struct fs_error *err)
 {
+    if (fs_toolhead_halt_error(th, err) < 0)
+        return -1;
     if (fs_lookahead_flush(&th->la, commit_move, th, err) < 0) {
         drop_queue(th);
         return -1;
@@ -253,6 +346,10 @@ static void keep_error(struct fs_toolhead *th)
 static double toolhead_timer(struct fs_timer *t, double eventtime)
 {
     struct fs_toolhead *th = t->arg;
+    if (th->halted) {
+        th->timer_armed = 0;
+        return FS_NEVER;
+    }
     double est = fs_toolhead_estimated_print_time(th);
     if (th->la.count > 0 && th->print_time - est <= FS_TOOLHEAD_LOOKAHEAD_S &&
         fs_lookahead_flush(&th->la, commit_move, th, &th->pending) < 0) {
@@ -278,7 +375,7 @@ static double toolhead_timer(struct fs_timer *t, double eventtime)
 
 static void arm_timer(struct fs_toolhead *th)
 {
-    if (th->timer_armed)
+    if (th->timer_armed || th->halted)
         return;
     th->timer_armed = 1;
     double delay = th->moving ? 0.0 : IDLE_START_DELAY_S;
@@ -298,7 +395,7 @@ static int take_pending_error(struct fs_toolhead *th, struct fs_error *err)
 static int done_catching_up(void *arg)
 {
     struct fs_toolhead *th = arg;
-    return th->print_time - fs_toolhead_estimated_print_time(th) <
+    return th->halted || th->print_time - fs_toolhead_estimated_print_time(th) <
            FS_TOOLHEAD_MAX_LEAD_S - FS_TOOLHEAD_LOOKAHEAD_S;
 }
 
@@ -317,7 +414,9 @@ static void limit_lead(struct fs_toolhead *th)
 static int queue_move(struct fs_toolhead *th, const double pos[4], double speed, int checked,
                       struct fs_error *err)
 {
-    if (take_pending_error(th, err) < 0)
+    if (fs_toolhead_halt_error(th, err) < 0 || take_pending_error(th, err) < 0)
+        return -1;
+    if (th->motion_check && th->motion_check(th->motion_check_arg, err) < 0)
         return -1;
     if (!(speed > 0.0))
         return fs_error_set(err, "Invalid speed %.3f mm/s: must be above 0", speed);
@@ -347,6 +446,8 @@ static int queue_move(struct fs_toolhead *th, const double pos[4], double speed,
         return -1;
     arm_timer(th);
     limit_lead(th);
+    if (fs_toolhead_halt_error(th, err) < 0)
+        return -1;
     return take_pending_error(th, err);
 }
 
@@ -366,7 +467,7 @@ int fs_toolhead_homing_move(struct fs_toolhead *th, const double pos[4], double 
 
 int fs_toolhead_flush(struct fs_toolhead *th, struct fs_error *err)
 {
-    if (take_pending_error(th, err) < 0)
+    if (fs_toolhead_halt_error(th, err) < 0 || take_pending_error(th, err) < 0)
         return -1;
     if (commit_all(th, err) < 0)
         return -1;
@@ -466,7 +567,7 @@ int fs_toolhead_dwell(struct fs_toolhead *th, double seconds, struct fs_error *e
 static int moves_done(void *arg)
 {
     struct fs_toolhead *th = arg;
-    return fs_toolhead_estimated_print_time(th) >= th->print_time;
+    return th->halted || fs_toolhead_estimated_print_time(th) >= th->print_time;
 }
 
 void fs_toolhead_wait_moves(struct fs_toolhead *th)
@@ -480,7 +581,7 @@ void fs_toolhead_wait_moves(struct fs_toolhead *th)
         return;
     double deadline = fs_reactor_now(th->reactor) + WAIT_MARGIN_S +
                       (th->print_time - fs_toolhead_estimated_print_time(th));
-    if (fs_reactor_wait_for(th->reactor, moves_done, th, deadline) == 0)
+    if (fs_reactor_wait_for(th->reactor, moves_done, th, deadline) == 0 || th->halted)
         th->moving = 0;
 }
 
@@ -657,6 +758,12 @@ struct fs_toolhead *fs_toolhead_new(struct fs_printer *printer, struct fs_error 
     }
     fs_kinematics_init(&th->kin, (enum fs_kin_type)kin_type, pmin, pmax);
     fs_lookahead_init(&th->la, &th->limits);
+    struct fs_stepper *steppers[FS_TOOLHEAD_STEPPERS_MAX];
+    int count = fs_toolhead_stepper_count(th);
+    for (int i = 0; i < count; i++)
+        steppers[i] = stepper_at(th, i);
+    if (!(th->halt = fs_halt_new(printer, steppers, count, err)))
+        goto fail;
     if (printer->gcode && th->extruder &&
         fs_extruder_register_gcode(th->extruder, printer->gcode, err) < 0)
         goto fail;
@@ -672,6 +779,7 @@ void fs_toolhead_free(struct fs_toolhead *th)
         return;
     if (th->timer_armed)
         fs_reactor_timer_cancel(th->reactor, &th->timer);
+    fs_halt_free(th->halt);
     fs_extruder_free(th->extruder);
     for (int i = 0; i < 3; i++)
         fs_stepper_free(th->rail_steppers[i]);

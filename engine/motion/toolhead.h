@@ -126,4 +126,17 @@ void fs_toolhead_note_stopped(struct fs_toolhead *th);
 /* The MCUs' print time now. */
 double fs_toolhead_estimated_print_time(const struct fs_toolhead *th);
 
+/* For halt.c (same folder). Stepper i: the rails X Y Z, then the
+ * extruder (fs_toolhead_stepper_count of them). */
+#define FS_TOOLHEAD_STEPPERS_MAX 4
+struct fs_halt;
+struct fs_stepper *fs_toolhead_stepper_at(struct fs_toolhead *th, int i);
+struct fs_halt *fs_toolhead_halt_obj(struct fs_toolhead *th);
+/* Stops committing and sending at once; reason NULL or "" for the
+ * default message. */
+void fs_toolhead_enter_halt(struct fs_toolhead *th, const char *reason);
+/* The plan is dropped, print time restarts from now and the head is at
+ * pos (the steppers were re-synced). */
+void fs_toolhead_leave_halt(struct fs_toolhead *th, const double pos[4]);
+
 #endif
