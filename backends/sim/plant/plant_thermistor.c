@@ -1,7 +1,8 @@
 /* The beta-model thermistor behind a pull-up divider. */
 #include "plant_thermistor.h"
 
-#include <math.h> /* exp, lround */
+#include <math.h>   /* exp, lround */
+#include <stddef.h> /* NULL */
 
 void plant_thermistor_params_default(struct plant_thermistor_params *p)
 {
@@ -16,6 +17,8 @@ void plant_thermistor_init(struct plant_thermistor *t,
 {
     t->params = *p;
     t->fault = PLANT_SENSOR_OK;
+    t->read_hook = NULL;
+    t->read_hook_arg = NULL;
 }
 
 double plant_thermistor_resistance_ohm(const struct plant_thermistor_params *p,
@@ -28,11 +31,17 @@ double plant_thermistor_resistance_ohm(const struct plant_thermistor_params *p,
 
 uint16_t plant_thermistor_adc(const struct plant_thermistor *t, double temp_c)
 {
-    const struct plant_thermistor_params *p = &t->params;
     if (t->fault == PLANT_SENSOR_OPEN)
-        return p->adc_max;
+        return t->params.adc_max;
     if (t->fault == PLANT_SENSOR_SHORT)
         return 0;
+    if (t->read_hook)
+        return t->read_hook(t->read_hook_arg, t, temp_c);
+    return plant_thermistor_adc_sound(&t->params, temp_c);
+}
+
+uint16_t plant_thermistor_adc_sound(const struct plant_thermistor_params *p, double temp_c)
+{
     /* Below absolute zero the formula is meaningless; read as a short so a
      * broken model cannot produce a plausible value. */
     if (!(temp_c > -PLANT_KELVIN_OFFSET))
