@@ -44,6 +44,9 @@
 #define LINK_RTO_MIN_S 0.025
 #define LINK_RTO_MAX_S 5.0
 #define LINK_RTT_K 4.0
+/* An unanswered probe tries the next sequence number this often: all 16
+ * within 1.6 s. */
+#define LINK_PROBE_RETRY_S 0.1
 
 struct link_msg {
     uint64_t min_clock, req_clock;
@@ -423,11 +426,33 @@ static void link_on_bytes(void *arg, const uint8_t *data, size_t len, double now
     }
 }
 
+/* An unanswered probe takes the next sequence number before it goes
+ * again. A firmware naks a block with the wrong sequence only once per
+ * episode and then stays silent until one arrives with the sequence it
+ * expects; an MCU that restarted, or whose one nak was lost, would never
+ * be heard again by a probe that kept its number. Sweeping the 16 numbers
+ * finds it; a probe carries no command, so a wrong guess costs nothing. */
+static double link_probe_again(struct fs_link *l, double now)
+{
+    struct sent_block probe = *link_slot(l, l->receive_seq);
+    l->receive_seq++;
+    l->send_seq++;
+    struct sent_block *b = link_slot(l, l->receive_seq);
+    *b = probe;
+    b->retransmitted = 1;
+    l->stats.blocks_retransmitted++;
+    l->stats.bytes_retransmit += FS_FRAME_MIN;
+    link_transmit(l, l->receive_seq, b, now);
+    return now + LINK_PROBE_RETRY_S;
+}
+
 static double link_retransmit_timer_fired(struct fs_timer *t, double now)
 {
     struct fs_link *l = t->arg;
     if (!link_pending(l))
         return FS_NEVER;
+    if (!l->synced)
+        return link_probe_again(l, now);
     l->rto *= 2;
     if (l->rto > LINK_RTO_MAX_S)
         l->rto = LINK_RTO_MAX_S;

@@ -11,7 +11,10 @@
  * on a nak. On first contact the link adopts the MCU's sequence number:
  * until the MCU has acknowledged an empty probe block, nothing else is sent;
  * each block heard from the MCU names the sequence it expects, the probe is
- * renumbered to it and sent again, so no command ever rides on a guess.
+ * renumbered to it and sent again, so no command ever rides on a guess. A
+ * probe nobody answers takes the next sequence number every 0.1 s: a
+ * firmware naks a wrong sequence only once and then waits in silence for
+ * the one it expects (an MCU that restarted expects 0).
  * Received blocks go, in order, to the receiver; the MCU never retransmits,
  * so queries that need an answer are retried by their senders. */
 #ifndef FS_LINK_H

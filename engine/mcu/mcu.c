@@ -120,6 +120,9 @@ static void on_clock(void *arg, const struct fs_msg *msg, double receive_time)
     struct fs_mcu *m = arg;
     fs_clocksync_handle_clock(&m->clock, (uint32_t)fs_msg_get(msg, "clock", 0),
                               m->clock_query_sent, receive_time);
+    struct fs_link_stats st;
+    fs_link_get_stats(m->link, &st);
+    m->acks_out_of_range_seen = st.acks_out_of_range;
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -298,9 +301,35 @@ static int require_constant(struct fs_mcu *m, const char *name, double *value,
     return 0;
 }
 
+/* An MCU that restarted without saying so (the firmware has no `starting`
+ * message, or it was lost) expects sequence 0 again and drops everything
+ * we send: it still answers now and then, but only with acks naming blocks
+ * we never sent. Such acks since the last answered clock query, with the
+ * queries now unanswered, tell a restart from a cut wire. */
+static int seen_foreign_acks(struct fs_mcu *m)
+{
+    struct fs_link_stats st;
+    fs_link_get_stats(m->link, &st);
+    return st.acks_out_of_range > m->acks_out_of_range_seen;
+}
+
+static void note_restart_seen(struct fs_mcu *m, double eventtime)
+{
+    fs_log(m->log, FS_LOG_ERROR, "mcu '%s': restarted (it expects a sequence we never sent)",
+           m->name);
+    m->restarted = 1;
+    report_event(m, FS_MCU_EVENT_RESTARTED,
+                 "answers with a sequence number never sent: it restarted", eventtime);
+}
+
 static void send_clock_query(void *arg, double eventtime)
 {
     struct fs_mcu *m = arg;
+    /* A lost MCU that starts answering with foreign acks came back from a
+     * restart (its power returned after the loss was reported). */
+    if (fs_clocksync_is_lost(&m->clock) && !m->restarted && !m->reconnecting &&
+        seen_foreign_acks(m))
+        note_restart_seen(m, eventtime);
     uint8_t msg[8];
     struct fs_error err;
     int len = fs_msgformat_encode(m->fmt_get_clock, msg, sizeof(msg), NULL, NULL, &err);
@@ -311,25 +340,11 @@ static void send_clock_query(void *arg, double eventtime)
     m->clock_query_sent = eventtime;
 }
 
-/* An MCU that restarted without saying so (the firmware has no `starting`
- * message, or it was lost) expects sequence 0 again and drops everything
- * we send: it still answers, but only with acks for blocks we never sent.
- * That tells a restart from a cut wire. */
 static void on_clock_lost(void *arg, double eventtime)
 {
     struct fs_mcu *m = arg;
-    struct fs_link_stats st;
-    fs_link_get_stats(m->link, &st);
-    double heard = fs_link_last_receive_time(m->link);
-    int answers_wrongly = st.acks_out_of_range > m->acks_out_of_range_seen && heard >= 0 &&
-                          eventtime - heard < 2.0 * FS_CLOCKSYNC_QUERY_PERIOD_S;
-    m->acks_out_of_range_seen = st.acks_out_of_range;
-    if (answers_wrongly) {
-        fs_log(m->log, FS_LOG_ERROR, "mcu '%s': restarted (it expects a sequence we never "
-               "sent)", m->name);
-        m->restarted = 1;
-        report_event(m, FS_MCU_EVENT_RESTARTED,
-                     "answers with a sequence number never sent: it restarted", eventtime);
+    if (seen_foreign_acks(m)) {
+        note_restart_seen(m, eventtime);
         return;
     }
     fs_log(m->log, FS_LOG_ERROR, "mcu '%s': lost communication", m->name);

@@ -208,11 +208,55 @@ static void test_reset_ignores_a_stale_ack_for_commands(void **state)
     rig_free(r);
 }
 
+/* An MCU that restarted expects sequence 0 and, having naked the old
+ * link's blocks once, answers nothing else until a block carries 0: the
+ * probe must find that number by itself. */
+static void test_probe_finds_a_silent_mcu_sequence(void **state)
+{
+    (void)state;
+    struct rig *r = rig_new();
+    queue_byte(r, 0x61);
+    run_for(r, 0.001);
+    mcu_ack(r, (uint8_t)(r->frames[0].seq + 1));
+    for (int i = 0; i < 6; i++) {
+        mcu_ack(r, (uint8_t)(last_frame(r)->seq + 1));
+        queue_byte(r, 0x62);
+        run_for(r, 0.001);
+    }
+    mcu_ack(r, (uint8_t)(last_frame(r)->seq + 1));
+    assert_true(fs_link_is_idle(r->link));
+    assert_true(last_frame(r)->seq != 0);
+
+    fs_link_reset(r->link);
+    int mark = r->count;
+    queue_byte(r, 0x63);
+    double start = r->now;
+    int synced = 0;
+    while (r->now < start + 3.0 && !synced) {
+        run_for(r, 0.01);
+        const struct sent *f = last_frame(r);
+        if (r->count > mark && f->len == 0 && f->seq == 0) {
+            mcu_ack(r, 1);
+            synced = 1;
+        }
+    }
+    assert_true(synced);
+    /* All 16 numbers are tried within 1.6 s after the first timeout. */
+    assert_true(r->now - start < 1.0 + 1.7);
+    assert_int_equal(frames_carrying(r, mark, 0x63), 1);
+    assert_int_equal(last_frame(r)->seq, 1);
+    /* Nothing but empty probes went before it. */
+    for (int i = mark; i < r->count - 1; i++)
+        assert_int_equal(r->frames[i].len, 0);
+    rig_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reset_drops_blocks_a_cut_link_keeps_resending),
         cmocka_unit_test(test_reset_ignores_a_stale_ack_for_commands),
+        cmocka_unit_test(test_probe_finds_a_silent_mcu_sequence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
