@@ -50,5 +50,10 @@ double fs_mcu_adc_report_time(const struct fs_mcu_adc *a);
 struct fs_mcu *fs_mcu_adc_mcu(const struct fs_mcu_adc *a);
 /* Whether the MCU speaks the legacy one-value report (known once built). */
 int fs_mcu_adc_is_legacy(const struct fs_mcu_adc *a);
+/* The analog input's oid on its MCU (-1 before its build-config ran). */
+int fs_mcu_adc_oid(const struct fs_mcu_adc *a);
+/* A full-scale reading as a sum (sample_count * ADC_MAX; 0 before the
+ * build-config ran): how a 0..1 value becomes the MCU's sum units. */
+double fs_mcu_adc_full_scale(const struct fs_mcu_adc *a);
 
 #endif

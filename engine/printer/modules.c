@@ -22,16 +22,6 @@
 #include "printer/status.h"   /* fs_printer_status_lookup */
 #include "thermal/heaters.h"  /* fs_heaters_new */
 
-/* verify_heater and sensor faults: for now the printer shuts down, as the
- * common host does; the fault module will route these through policies. */
-static void on_heater_fault(void *arg, const char *heater, enum fs_heater_fault kind,
-                            const char *reason)
-{
-    (void)heater;
-    (void)kind;
-    fs_printer_shutdown(arg, reason);
-}
-
 static void on_emergency(void *arg, const char *reason)
 {
     fs_printer_shutdown(arg, reason);
@@ -69,7 +59,6 @@ int fs_printer_modules_init(struct fs_printer *p, struct fs_error *err)
     p->heaters = fs_heaters_new(p, err);
     if (!p->heaters)
         return -1;
-    fs_heaters_set_fault_handler(p->heaters, on_heater_fault, p);
     p->toolhead = fs_toolhead_new(p, err);
     if (!p->toolhead)
         return -1;

@@ -1,7 +1,7 @@
 /* One heater (or a bare temperature sensor): a sensor read through an MCU
  * analog input, an output driven through an MCU PWM pin, the control law
- * that links them, and the host-side checks that notice a heater which is
- * not doing what it is told (verify_heater) or reads impossible values.
+ * that links them, and the host-side detection of every fault of that part,
+ * raised through the fault module (engine/fault/fault.h).
  *
  * Control runs on every sensor reading (every report_time, 0.3 s):
  *   - pid: output = Kp e + Ki integral(e) - Kd d(T_smoothed)/dt, with the
@@ -21,18 +21,70 @@
  * lost report or a retransmission. If the host stops, or the readings stop,
  * the MCU turns the heater off by itself within those 5 s.
  *
- * A fault (not heating, runaway, reading out of min_temp..max_temp) turns
- * the heater off and keeps it off — the safety floor of FAULTS.md — and is
- * reported to the owner's fault handler, which decides the rest. */
+ * Faults (the fault source is the section's name: "extruder",
+ * "heater_bed", "heater_generic chamber", "temperature_sensor board"; class
+ * heater, or sensor for a temperature_sensor). Options of the heater's own
+ * section that tune them: min_temp, max_temp, uncommanded_heating_rise,
+ * uncommanded_heating_time, [verify_heater NAME]; fault_tolerance is read
+ * by the fault module (fs_fault_source_tolerance, default 1 s).
+ *   - sensor_open / sensor_short: the reading is past the sensor's open or
+ *     short limit. With the sensor at the bottom of a pull-up divider, an
+ *     open circuit reads full scale and a short reads zero whatever the
+ *     sensor model, so the limits are readings: the temperatures
+ *     FS_HEATER_COLD_LIMIT_C (-40 C, or min_temp - 10 C when min_temp is
+ *     lower, not below -200 C) and FS_HEATER_HOT_LIMIT_C above max_temp
+ *     (+50 C, at most 600 C) turned into readings through the sensor model;
+ *     past the one nearer full scale is open (an NTC reading colder than
+ *     -40 C, a PT1000 hotter than the hot limit), past the one nearer zero
+ *     is short.
+ *   - over_temperature / under_temperature: above max_temp (below the short
+ *     or open limit), below min_temp.
+ *   All four share one LEAKY counter: a bad reading adds its interval, a
+ *   good one takes away a quarter of its interval (floor 0), so one good
+ *   reading does not wipe out a run of bad ones; when the counter exceeds
+ *   fault_tolerance the kind of the reading that crossed it is raised. From
+ *   the first bad reading the host sets the power to 0 (an open NTC reads
+ *   cold: the PID would drive full power) until the readings are sane.
+ *   - sensor_glitch: a run of bad readings that ended before the counter
+ *     reached the tolerance, recorded once with its length and worst
+ *     reading. Repeated glitches add up in the counter to a fault.
+ *   - not_heating, runaway: the verify_heater checks (max_error,
+ *     check_gain_time, hysteresis, heating_gain).
+ *   - uncommanded_heating: the output is off (target 0, power 0, or the
+ *     guard tripped) and the reading rose by more than
+ *     uncommanded_heating_rise (15 C) within uncommanded_heating_time
+ *     (20 s, at most 60 s), above the lowest sane reading of that window.
+ *     A hotend coasts up by a few degrees after switch-off; 15 C is far
+ *     above that.
+ *
+ * Every heater fault turns that heater off at once and latches it off
+ * (FAULTS.md's floor for heaters: disable), whatever the policy, before the
+ * fault module decides the rest; a glitch does not. FAULT_CLEAR (the
+ * source's clear op) is refused while the latest reading is out of range,
+ * stale, or the firmware guard tripped after it.
+ *
+ * The firmware guard (mcu_heater_guard.h) is used when the MCU offers it:
+ * its range is min_temp..max_temp as readings; a trip cuts the pin at the
+ * sample, sets the host's power to 0 at once, and the readings then decide
+ * glitch or fault exactly as above; when the readings are sane again and
+ * no fault is latched the host re-arms it. Without the guard (the reference
+ * firmware) the MCU's range check stays as the last line of defence, with
+ * range_check_count = ceil(fault_tolerance / report_time) +
+ * FS_HEATER_RANGE_CHECK_MARGIN readings, so the host has cut the power and
+ * raised the fault before the MCU shuts down. */
 #ifndef FS_HEATER_H
 #define FS_HEATER_H
 
 #include "thermal/sensor.h" /* struct fs_sensor */
 
+struct fs_config_section;
 struct fs_error;
+struct fs_faults;
+struct fs_fault_source;
 struct fs_heater;
 struct fs_logger;
 struct fs_mcu;
+struct fs_mcu_heater_guard;
 struct fs_reactor;
 
 #define FS_HEATER_MAX_DURATION_S 5.0
@@ -41,21 +93,39 @@ struct fs_reactor;
 #define FS_HEATER_NAME_MAX 64
 /* printer.cfg's PID gains are per 1/255 of full power. */
 #define FS_HEATER_PID_PARAM_BASE 255.0
+/* The sensor's plausibility limits (see above). */
+#define FS_HEATER_COLD_LIMIT_C (-40.0)
+#define FS_HEATER_COLD_LIMIT_MIN_C (-200.0)
+#define FS_HEATER_HOT_MARGIN_C 50.0
+#define FS_HEATER_HOT_LIMIT_MAX_C 600.0
+/* A good reading takes away this share of its interval from the counter. */
+#define FS_HEATER_LEAK_FRACTION 0.25
+/* Readings beyond the host's tolerance before the reference firmware's
+ * range check shuts the MCU down: one for the reading the host decides on
+ * arriving late, one for a lost report, one for rounding. */
+#define FS_HEATER_RANGE_CHECK_MARGIN 3
+/* A reading older than this (print time) is stale for FAULT_CLEAR. */
+#define FS_HEATER_STALE_S 2.0
+#define FS_HEATER_UNCOMMANDED_RISE_C 15.0
+#define FS_HEATER_UNCOMMANDED_TIME_S 20.0
+#define FS_HEATER_UNCOMMANDED_TIME_MAX_S 60.0
 
 enum fs_heater_control {
     FS_HEATER_CONTROL_PID,
     FS_HEATER_CONTROL_WATERMARK,
 };
 
+/* The latched fault, for status displays (the fault module's records are
+ * the full story). */
 enum fs_heater_fault {
     FS_HEATER_FAULT_NONE = 0,
     FS_HEATER_FAULT_NOT_HEATING,  /* did not rise as expected towards a target */
     FS_HEATER_FAULT_RUNAWAY,      /* fell away from a target it had reached */
-    FS_HEATER_FAULT_OUT_OF_RANGE, /* reading outside min_temp..max_temp */
+    FS_HEATER_FAULT_OUT_OF_RANGE, /* over or under temperature */
+    FS_HEATER_FAULT_SENSOR,       /* sensor open or short */
+    FS_HEATER_FAULT_UNCOMMANDED,  /* heating with the output off */
+    FS_HEATER_FAULT_OTHER,        /* disabled by the fault module for another kind */
 };
-
-typedef void (*fs_heater_fault_fn)(void *arg, const char *heater_name,
-                                   enum fs_heater_fault kind, const char *reason);
 
 struct fs_heater_verify {
     int enabled;
@@ -84,6 +154,15 @@ struct fs_heater_params {
     double max_delta_c;            /* watermark */
     double smooth_time_s;          /* derivative smoothing */
     struct fs_heater_verify verify;
+    /* Faults: the module to register with (NULL: faults are only logged,
+     * the heater still switches itself off), the source's name (NULL: the
+     * heater's name) and its config section (NULL: profile defaults). */
+    struct fs_faults *faults;
+    const char *fault_source;
+    struct fs_config_section *section;
+    double fault_tolerance_s;      /* without a fault module: 1 s */
+    double uncommanded_rise_c, uncommanded_time_s;
+    int use_guard;                 /* the firmware's guard when offered (1) */
 };
 
 /* PID with the usual hotend gains, 0..300 C, max_power 1, 0.1 s cycle,
@@ -96,7 +175,10 @@ void fs_heater_verify_default(struct fs_heater_verify *v, int is_extruder);
 struct fs_heater *fs_heater_new(struct fs_reactor *reactor, const struct fs_logger *log,
                                 const struct fs_heater_params *p, struct fs_error *err);
 void fs_heater_free(struct fs_heater *h);
-void fs_heater_set_fault_handler(struct fs_heater *h, fs_heater_fault_fn fn, void *arg);
+/* The fault source (NULL without a fault module) and the firmware guard
+ * (NULL for a sensor). */
+struct fs_fault_source *fs_heater_fault_source(const struct fs_heater *h);
+struct fs_mcu_heater_guard *fs_heater_guard(const struct fs_heater *h);
 
 const char *fs_heater_name(const struct fs_heater *h);
 int fs_heater_has_output(const struct fs_heater *h);
@@ -114,9 +196,10 @@ double fs_heater_min_extrude_temp(const struct fs_heater *h);
 double fs_heater_max_temp(const struct fs_heater *h);
 
 /* Faults latch until cleared; clearing a cause that persists re-raises it
- * at the next reading. */
+ * at the next reading. fs_heater_clear_fault is the source's clear op:
+ * -1 (err says what it reads) while the cause is still visible. */
 enum fs_heater_fault fs_heater_fault(const struct fs_heater *h, const char **reason);
-void fs_heater_clear_fault(struct fs_heater *h);
+int fs_heater_clear_fault(struct fs_heater *h, struct fs_error *err);
 
 /* PID gains in printer.cfg units (PID_CALIBRATE applies its result here);
  * switches the heater to pid control. */

@@ -35,16 +35,6 @@ void fs_heaters_free(struct fs_heaters *h)
     free(h);
 }
 
-/* Every heater reports through here, so a handler set after the heaters
- * were made still sees their faults. */
-static void on_heater_fault(void *arg, const char *name, enum fs_heater_fault kind,
-                            const char *reason)
-{
-    struct fs_heaters *h = arg;
-    if (h->fault_fn)
-        h->fault_fn(h->fault_arg, name, kind, reason);
-}
-
 struct fs_heater *fs_heaters_add_heater(struct fs_heaters *h, const struct fs_heater_params *p,
                                         struct fs_error *err)
 {
@@ -56,10 +46,12 @@ struct fs_heater *fs_heaters_add_heater(struct fs_heaters *h, const struct fs_he
         fs_error_set(err, "a heater or sensor named '%s' exists already", p->name);
         return NULL;
     }
-    struct fs_heater *heater = fs_heater_new(h->reactor, h->log, p, err);
+    struct fs_heater_params hp = *p;
+    if (!hp.faults)
+        hp.faults = h->faults;
+    struct fs_heater *heater = fs_heater_new(h->reactor, h->log, &hp, err);
     if (!heater)
         return NULL;
-    fs_heater_set_fault_handler(heater, on_heater_fault, h);
     h->heaters[h->heater_count++] = heater;
     return heater;
 }
@@ -78,10 +70,9 @@ struct fs_fan *fs_heaters_add_fan(struct fs_heaters *h, const struct fs_fan_para
     return f;
 }
 
-void fs_heaters_set_fault_handler(struct fs_heaters *h, fs_heater_fault_fn fn, void *arg)
+void fs_heaters_set_faults(struct fs_heaters *h, struct fs_faults *faults)
 {
-    h->fault_fn = fn;
-    h->fault_arg = arg;
+    h->faults = faults;
 }
 
 void fs_heaters_set_move_time_source(struct fs_heaters *h, fs_heaters_time_fn fn, void *arg)

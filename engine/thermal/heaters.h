@@ -10,9 +10,10 @@
  * fs_heaters_create plus fs_heaters_add_* build the same objects from
  * parameter structs (tests, tools).
  *
- * A heater fault turns that heater off (and keeps it off) and calls the
- * fault handler with the heater's name, the kind and a reason; what else
- * happens is the fault policy's decision, not this module's. */
+ * Every heater and sensor is a fault source of the printer's fault module
+ * (named as its section: "extruder", "heater_generic chamber"); a heater
+ * fault turns that heater off (and keeps it off) and is raised there; what
+ * else happens is the fault policy's decision, not this module's. */
 #ifndef FS_HEATERS_H
 #define FS_HEATERS_H
 
@@ -20,6 +21,7 @@
 #include "thermal/heater.h" /* struct fs_heater, struct fs_heater_params */
 
 struct fs_error;
+struct fs_faults;
 struct fs_gcode;
 struct fs_heaters;
 struct fs_logger;
@@ -49,9 +51,10 @@ struct fs_fan *fs_heaters_add_fan(struct fs_heaters *h, const struct fs_fan_para
 int fs_heaters_register_gcode(struct fs_heaters *h, struct fs_gcode *g, struct fs_error *err);
 void fs_heaters_free(struct fs_heaters *h);
 
-/* Fault handler for every heater (and sensor); without one, faults are
- * logged and the heater stays off. */
-void fs_heaters_set_fault_handler(struct fs_heaters *h, fs_heater_fault_fn fn, void *arg);
+/* Parameter path: the fault module heaters added from now on register with
+ * (unless their params name one); without one, faults are logged and the
+ * heater stays off. The config path uses the printer's. */
+void fs_heaters_set_faults(struct fs_heaters *h, struct fs_faults *faults);
 
 /* Where M106/M107 take their time from: the source calls done(done_arg,
  * print_time) with the print time at the end of the moves queued so far,

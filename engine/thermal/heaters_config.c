@@ -2,7 +2,14 @@
  * fans: [extruder] (its heater options; the motion options of the same
  * section belong to the extruder's motion code), [heater_bed],
  * [heater_generic NAME], [temperature_sensor NAME], [thermistor NAME],
- * [verify_heater NAME], [fan] and [heater_fan NAME]. */
+ * [verify_heater NAME], [fan] and [heater_fan NAME].
+ *
+ * Each heater and temperature_sensor becomes a fault source named as its
+ * section ("extruder", "heater_bed", "heater_generic chamber",
+ * "temperature_sensor board"); the fault module reads on_fault,
+ * on_<kind>, on_fault_gcode and fault_tolerance from that section itself.
+ * Read here for the detection: uncommanded_heating_rise (15 C) and
+ * uncommanded_heating_time (20 s) in a heater's section (see heater.h). */
 #include <ctype.h>  /* isdigit */
 #include <math.h>   /* NAN, INFINITY */
 #include <stdio.h>  /* snprintf */
@@ -161,6 +168,18 @@ static int read_heater(struct fs_heaters *h, struct fs_config_section *s, const 
     }
     if (read_verify(pr, name, is_extruder, &hp.verify, err) < 0)
         return -1;
+    if (fs_config_get_float_above(s, "uncommanded_heating_rise", FS_HEATER_UNCOMMANDED_RISE_C,
+                                  0.0, &hp.uncommanded_rise_c, err) < 0 ||
+        fs_config_get_float_above(s, "uncommanded_heating_time", FS_HEATER_UNCOMMANDED_TIME_S,
+                                  0.0, &hp.uncommanded_time_s, err) < 0)
+        return -1;
+    if (hp.uncommanded_time_s > FS_HEATER_UNCOMMANDED_TIME_MAX_S)
+        return fs_config_error(s, "uncommanded_heating_time", err,
+                               "at most %.0f s (the readings kept), got %g",
+                               FS_HEATER_UNCOMMANDED_TIME_MAX_S, hp.uncommanded_time_s);
+    hp.faults = pr->faults;
+    hp.fault_source = fs_config_section_name(s);
+    hp.section = s;
     if (!fs_heaters_add_heater(h, &hp, err))
         return fs_error_prefix(err, "%s: [%s] ", fs_config_section_where(s),
                                fs_config_section_name(s));
@@ -183,6 +202,9 @@ static int read_temperature_sensor(struct fs_heaters *h, struct fs_config_sectio
         fs_config_get_float_above(s, "max_temp", 99999.0, hp.min_temp_c, &hp.max_temp_c,
                                   err) < 0)
         return -1;
+    hp.faults = h->printer->faults;
+    hp.fault_source = fs_config_section_name(s);
+    hp.section = s;
     if (!fs_heaters_add_heater(h, &hp, err))
         return fs_error_prefix(err, "%s: [%s] ", fs_config_section_where(s),
                                fs_config_section_name(s));

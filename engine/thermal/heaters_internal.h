@@ -26,8 +26,7 @@ struct fs_heaters {
     int heater_count;
     struct fs_fan *fans[FS_FANS_MAX];
     int fan_count;
-    fs_heater_fault_fn fault_fn;
-    void *fault_arg;
+    struct fs_faults *faults;   /* where heaters register (may be NULL) */
     fs_heaters_time_fn move_time_fn;
     void *move_time_arg;
     struct fs_heaters_fan_request fan_requests[FS_HEATERS_FAN_REQUESTS];

@@ -24,19 +24,45 @@ void rig_options_default(struct rig_options *o)
     o->fan_max_power = 1.0;
     o->fan_off_below = 0.0;
     o->fan_kick_start_s = 0.0;
+    o->use_guard = 1;
 }
 
-static void on_fault(void *arg, const char *heater, enum fs_heater_fault kind,
-                     const char *reason)
+void rig_sync_faults(struct thermal_rig *r)
+{
+    int n = fs_faults_record_count(r->fault_module);
+    int cap = (int)(sizeof(r->faults) / sizeof(r->faults[0]));
+    r->fault_count = n;
+    for (int i = 0; i < n && i < cap; i++) {
+        const struct fs_fault_record *rec = fs_faults_record_at(r->fault_module, i);
+        struct rig_fault *f = &r->faults[i];
+        snprintf(f->heater, sizeof(f->heater), "%s", rec->source);
+        snprintf(f->reason, sizeof(f->reason), "%s", rec->evidence);
+        f->kind = rec->kind;
+        f->time = rec->time;
+        f->action = rec->action;
+    }
+}
+
+int rig_count_kind(struct thermal_rig *r, enum fs_fault_kind kind)
+{
+    int count = 0;
+    for (int i = 0; i < fs_faults_record_count(r->fault_module); i++)
+        count += fs_faults_record_at(r->fault_module, i)->kind == kind;
+    return count;
+}
+
+static void on_shutdown_action(void *arg, const char *reason)
+{
+    (void)reason;
+    struct thermal_rig *r = arg;
+    r->shutdowns++;
+}
+
+static void on_heaters_off_action(void *arg)
 {
     struct thermal_rig *r = arg;
-    if (r->fault_count >= (int)(sizeof(r->faults) / sizeof(r->faults[0])))
-        return;
-    struct rig_fault *f = &r->faults[r->fault_count++];
-    snprintf(f->heater, sizeof(f->heater), "%s", heater);
-    snprintf(f->reason, sizeof(f->reason), "%s", reason);
-    f->kind = kind;
-    f->time = sim_host_now(&r->host);
+    r->heaters_off_calls++;
+    fs_heaters_turn_off_all(r->heaters);
 }
 
 static void on_mcu_event(void *arg, struct fs_mcu *m, enum fs_mcu_event ev, const char *detail,
@@ -46,8 +72,8 @@ static void on_mcu_event(void *arg, struct fs_mcu *m, enum fs_mcu_event ev, cons
     (void)detail;
     (void)eventtime;
     struct thermal_rig *r = arg;
-    if (ev == FS_MCU_EVENT_SHUTDOWN)
-        r->mcu_shutdowns++;
+    if (ev == FS_MCU_EVENT_SHUTDOWN && !r->mcu_shutdowns++)
+        r->first_mcu_shutdown_time = sim_host_now(&r->host);
 }
 
 static void on_output(void *arg, const char *text)
@@ -78,7 +104,7 @@ static struct fs_heater *add_heater(struct thermal_rig *r, const char *name,
                                     struct fs_mcu *mcu, const char *heater_pin,
                                     const char *sensor_pin,
                                     enum fs_heater_control control, double kp, double ki,
-                                    double kd, int is_extruder)
+                                    double kd, int is_extruder, int use_guard)
 {
     struct fs_error err;
     struct fs_heater_params p;
@@ -95,6 +121,7 @@ static struct fs_heater *add_heater(struct thermal_rig *r, const char *name,
     p.pid_ki = ki;
     p.pid_kd = kd;
     fs_heater_verify_default(&p.verify, is_extruder);
+    p.use_guard = use_guard;
     struct fs_heater *h = fs_heaters_add_heater(r->heaters, &p, &err);
     if (!h)
         fail_msg("%s: %s", name, err.msg);
@@ -130,13 +157,21 @@ void rig_build(struct thermal_rig *r, uint64_t seed, const struct rig_options *o
 
     r->heaters = fs_heaters_create(&h->reactor, NULL, &err);
     assert_non_null(r->heaters);
-    fs_heaters_set_fault_handler(r->heaters, on_fault, r);
+    r->fault_module = fs_faults_new(&h->reactor, NULL, NULL, &err);
+    if (!r->fault_module)
+        fail_msg("faults: %s", err.msg);
+    struct fs_fault_actions actions = {0};
+    actions.arg = r;
+    actions.shutdown = on_shutdown_action;
+    actions.heaters_off = on_heaters_off_action;
+    fs_faults_set_actions(r->fault_module, &actions);
+    fs_heaters_set_faults(r->heaters, r->fault_module);
     /* The usual hotend and bed gains of printer.cfg files. */
     r->extruder = add_heater(r, "extruder", r->hotend_mcu, RIG_HOTEND_HEATER_PIN,
                              RIG_HOTEND_SENSOR_PIN,
-                             FS_HEATER_CONTROL_PID, 22.2, 1.08, 114.0, 1);
+                             FS_HEATER_CONTROL_PID, 22.2, 1.08, 114.0, 1, o->use_guard);
     r->bed = add_heater(r, "heater_bed", r->mcu, RIG_BED_HEATER_PIN, RIG_BED_SENSOR_PIN,
-                        o->bed_control, 54.0, 0.8, 700.0, 0);
+                        o->bed_control, 54.0, 0.8, 700.0, 0, o->use_guard);
     struct fs_fan_params fp;
     fs_fan_params_default(&fp);
     fp.name = "fan";
@@ -166,11 +201,16 @@ void rig_build(struct thermal_rig *r, uint64_t seed, const struct rig_options *o
 void rig_free(struct thermal_rig *r)
 {
     fs_heaters_free(r->heaters);
+    fs_faults_free(r->fault_module);
     fs_gcode_free(r->gcode);
     sim_host_free(&r->host);
 }
 
-void rig_run(struct thermal_rig *r, double seconds) { sim_host_run_for(&r->host, seconds); }
+void rig_run(struct thermal_rig *r, double seconds)
+{
+    sim_host_run_for(&r->host, seconds);
+    rig_sync_faults(r);
+}
 
 int rig_gcode(struct thermal_rig *r, const char *line, struct fs_error *err)
 {
