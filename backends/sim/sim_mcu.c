@@ -201,16 +201,32 @@ void sim_mcu_free(struct sim_mcu *m)
     free(m);
 }
 
+/* The firmware from its first instruction, clock at 0. */
+static void start_firmware(struct sim_mcu *m)
+{
+    struct sim_world *w = m->world;
+    sim_clock_init(&m->clock, fw_sim_clock_freq(), m->options.clock_error_ppb, w->now_ns);
+    sim_pins_reset_outputs(m, w->now_ns);
+    fw_sim_mcu_power_on(m->fw, 0);
+    reschedule_wake(m, 0);
+}
+
 void sim_mcu_power_on(struct sim_mcu *m)
 {
     struct sim_world *w = m->world;
     m->power_gen++;
-    sim_clock_init(&m->clock, fw_sim_clock_freq(), m->options.clock_error_ppb, w->now_ns);
     m->powered = 1;
     sim_trace_line(&w->trace, w->now_ns, "%s power on", m->name);
-    sim_pins_reset_outputs(m, w->now_ns);
-    fw_sim_mcu_power_on(m->fw, 0);
-    reschedule_wake(m, 0);
+    start_firmware(m);
+}
+
+void sim_mcu_reset(struct sim_mcu *m)
+{
+    struct sim_world *w = m->world;
+    if (!m->powered)
+        return; /* nothing runs that could restart */
+    sim_trace_line(&w->trace, w->now_ns, "%s reset", m->name);
+    start_firmware(m);
 }
 
 void sim_mcu_power_off(struct sim_mcu *m)

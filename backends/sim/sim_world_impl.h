@@ -19,6 +19,7 @@ enum sim_event_kind {
     SIM_EV_WIRE_TO_MCU,  /* target: mcu, arg: byte count */
     SIM_EV_WIRE_TO_HOST, /* target: mcu, arg: byte count */
     SIM_EV_TRACE_TICK, /* target: world, arg: trace generation */
+    SIM_EV_INJECT,     /* target: world, arg: fault injection action (sim_inject.c) */
 };
 
 enum sim_pin_role {
@@ -100,6 +101,13 @@ struct sim_world {
     int switch_count;
     struct sim_device_obj devices[SIM_WORLD_DEVICE_PINS_MAX];
     int device_count;
+    struct {
+        char name[SIM_ATTACHED_NAME_MAX];
+        void *obj;
+        void (*free_fn)(void *obj);
+    } attached[SIM_WORLD_ATTACHED_MAX];
+    int attached_count;
+    struct sim_inject_state *inject; /* NULL until the first fault injection */
 };
 
 /* sim_world.c */
@@ -116,8 +124,15 @@ void sim_mcu_free(struct sim_mcu *m);
 void sim_mcu_handle_event(struct sim_mcu *m, const struct sim_event *ev);
 void sim_mcu_power_off(struct sim_mcu *m);
 void sim_mcu_power_on(struct sim_mcu *m);
+/* The firmware restarts with power kept on (a watchdog or brown-out
+ * reset): as power-on, but nothing is lost on the plant's side. */
+void sim_mcu_reset(struct sim_mcu *m);
 /* The virtual time of an MCU clock, kept within (-inf, now]. */
 int64_t sim_mcu_time_of_clock(const struct sim_mcu *m, uint64_t clock);
+
+/* sim_inject.c */
+void sim_inject_handle_event(struct sim_world *w, const struct sim_event *ev);
+void sim_inject_free_state(struct sim_world *w);
 
 /* sim_pins.c */
 int sim_pins_parse(const char *pin, uint32_t *out, struct fs_error *err);
