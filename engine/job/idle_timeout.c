@@ -7,7 +7,10 @@
  * timeout as due; fs_job_run, which the main loop calls, runs it. Activity
  * only records its time; the timer re-checks that time when it fires, so a
  * busy console costs nothing per command. A paused job does not hold the
- * timeout off: a pause left alone for that long is an abandoned printer. */
+ * timeout off: a pause left alone for that long is an abandoned printer.
+ * A pause caused by a fault is different: the machine was kept homed on
+ * purpose, so there the fault policy's pause_idle_timeout applies instead
+ * (0: never), and the pause announces which (fault_pause.c). */
 #include "job/job_internal.h"
 
 #include <math.h> /* INFINITY */
@@ -34,9 +37,16 @@ enum fs_idle_state fs_job_idle_state(const struct fs_job *job)
     return job->idle.state;
 }
 
+/* FS_NEVER while a fault pause suspends the timeout. */
 static double idle_deadline(const struct fs_job *job)
 {
-    return job->idle.last_activity + job->cfg.idle_timeout_s;
+    double timeout = job->cfg.idle_timeout_s;
+    if (fs_job_paused_by_fault(job)) {
+        timeout = job->fault.park.idle_timeout_s;
+        if (!(timeout > 0.0))
+            return FS_NEVER;
+    }
+    return job->idle.last_activity + timeout;
 }
 
 static double idle_timer_fn(struct fs_timer *t, double now)
@@ -44,6 +54,8 @@ static double idle_timer_fn(struct fs_timer *t, double now)
     struct fs_job *job = t->arg;
     if (job->state == FS_JOB_PRINTING)
         return FS_NEVER; /* re-armed when the job stops printing */
+    if (idle_deadline(job) >= FS_NEVER)
+        return FS_NEVER; /* re-armed when the fault pause ends */
     if (now < idle_deadline(job))
         return idle_deadline(job);
     job->idle.due = 1;
@@ -59,7 +71,7 @@ void fs_job_note_activity(struct fs_job *job)
     if (job->state == FS_JOB_PRINTING)
         return;
     job->idle.state = FS_IDLE_READY;
-    if (job->idle.timer.waketime >= FS_NEVER)
+    if (job->idle.timer.waketime >= FS_NEVER && idle_deadline(job) < FS_NEVER)
         fs_reactor_timer_set(job->reactor, &job->idle.timer, idle_deadline(job));
 }
 
@@ -79,6 +91,11 @@ void fs_job_idle_run_due(struct fs_job *job)
     struct fs_error err;
     if (!job->idle.due || job->state == FS_JOB_PRINTING)
         return;
+    /* Due before a fault pause suspended it: not any more. */
+    if (idle_deadline(job) >= FS_NEVER) {
+        job->idle.due = 0;
+        return;
+    }
     job->idle.due = 0;
     fs_error_clear(&err);
     /* The script's own commands (heaters off, motors off) are not activity

@@ -79,15 +79,46 @@ void fs_job_finish(struct fs_job *job, enum fs_job_state state, const char *mess
     copy_message(job->stats.message, sizeof(job->stats.message),
                  state == FS_JOB_ERROR && message ? message : "");
     fs_job_set_state(job, state);
+    /* The journal says how it ended, with the pause's heater targets and
+     * G-code state still at hand for an interrupted pause. */
+    fs_job_journal_note(job);
+    fs_job_fault_end(job);
+    job->hold.held = job->hold.failed_line = 0;
+    job->journal.have_pause_state = 0;
+    job->journal.interrupted = 0;
+}
+
+/* An end that leaves the job resumable from its journal: the line that was
+ * running (if any) is the one to run again, from the state before it. */
+static void interrupt(struct fs_job *job, const char *reason)
+{
+    if (job->state != FS_JOB_PRINTING && job->state != FS_JOB_PAUSED)
+        return;
+    if (job->in_runner && job->state == FS_JOB_PRINTING) {
+        job->file.position = job->journal.line_start_pos;
+        job->file.line = job->journal.line_start_line;
+        if (job->journal.have_line_start_state) {
+            job->journal.pause_state = job->journal.line_start_state;
+            job->journal.have_pause_state = 1;
+        }
+    }
+    job->journal.interrupted = 1;
+    copy_message(job->journal.interrupted_reason, sizeof(job->journal.interrupted_reason),
+                 reason);
+    fs_job_finish(job, FS_JOB_ERROR, reason);
 }
 
 void fs_job_emergency_stop(struct fs_job *job, const char *reason)
 {
-    if (job->state == FS_JOB_PRINTING || job->state == FS_JOB_PAUSED)
-        fs_job_finish(job, FS_JOB_ERROR, reason);
+    interrupt(job, reason);
     fs_log(job->printer->log, FS_LOG_ERROR, "%s", reason);
     if (job->emergency_fn)
         job->emergency_fn(job->emergency_arg, reason);
+}
+
+void fs_job_interrupt(struct fs_job *job, const char *reason)
+{
+    interrupt(job, reason);
 }
 
 /* M112 needs no queue to drain and no state to save: it stops the job and
@@ -138,6 +169,8 @@ static int register_all(struct fs_job *job, struct fs_error *err)
         return -1;
     if (job->cfg.has_respond && fs_job_respond_register(job, err) < 0)
         return -1;
+    if (fs_job_recover_register(job, err) < 0)
+        return -1;
     if (fs_job_display_register(job, err) < 0)
         return -1;
     return fs_job_idle_register(job, err);
@@ -158,6 +191,7 @@ int fs_job_new(struct fs_printer *p, const struct fs_job_config *c, struct fs_jo
     job->cfg = *c;
     job->state = FS_JOB_STANDBY;
     fs_job_idle_init(job);
+    fs_job_fault_init(job);
     fs_print_stats_reset(&job->stats);
     fs_display_status_reset(&job->display);
     if ((c->has_virtual_sdcard && resolve_sdcard_dir(job, err) < 0)
@@ -177,6 +211,7 @@ void fs_job_free(struct fs_job *job)
     if (!job)
         return;
     fs_job_idle_stop(job);
+    fs_reactor_timer_cancel(job->reactor, &job->fault.heaters_off_timer);
     close_file(job);
     free(job);
 }
@@ -298,6 +333,47 @@ static void line_error(struct fs_job *job, const char *source, const char *msg)
     run_on_error_gcode(job);
 }
 
+/* A line failed while the job was held: a fault raised inside it (a cold
+ * extrusion, a move out of range) stopped it, and the fault's pause will
+ * follow. The line runs again after RESUME, so it is not an error. */
+static void rewind_failed_line(struct fs_job *job, const char *source, const char *msg)
+{
+    job->file.position = job->journal.line_start_pos;
+    job->file.line = job->journal.line_start_line;
+    if (fseek(job->file.fp, job->file.position, SEEK_SET) != 0) {
+        line_error(job, source, "cannot seek back to the line that failed");
+        return;
+    }
+    job->hold.failed_line = 1;
+    snprintf(job->hold.failed_source, sizeof(job->hold.failed_source), "%s", source);
+    copy_message(job->hold.failure, sizeof(job->hold.failure), msg);
+    fs_gcode_respond_info(job->gcode, "%s: %s (held by a fault: it runs again after RESUME)",
+                          source, msg);
+}
+
+void fs_job_hold(struct fs_job *job)
+{
+    if (job && job->state == FS_JOB_PRINTING)
+        job->hold.held = 1;
+}
+
+int fs_job_is_held(const struct fs_job *job)
+{
+    return job->hold.held;
+}
+
+void fs_job_release(struct fs_job *job)
+{
+    if (!job->hold.held)
+        return;
+    job->hold.held = 0;
+    if (!job->hold.failed_line || job->state != FS_JOB_PRINTING)
+        return;
+    /* No pause came: the line's failure stands, as it would have unheld. */
+    job->hold.failed_line = 0;
+    line_error(job, job->hold.failed_source, job->hold.failure);
+}
+
 static void complete(struct fs_job *job)
 {
     /* The file is done when its last move is, so the durations include it. */
@@ -316,13 +392,14 @@ int fs_job_run(struct fs_job *job, int max_lines)
 
     fs_job_idle_run_due(job);
     fs_job_run_requested_pause(job);
-    while (ran < max_lines && job->state == FS_JOB_PRINTING) {
+    while (ran < max_lines && job->state == FS_JOB_PRINTING && !job->hold.held) {
         if (job->pause_requested) {
             /* Asked for while the last line waited on the move queue. */
             fs_job_run_requested_pause(job);
             break;
         }
         fs_error_clear(&err);
+        fs_job_journal_line_start(job);
         int r = read_line(job, line, sizeof(line), &err);
         if (r < 0) {
             line_error(job, "", err.msg);
@@ -339,17 +416,22 @@ int fs_job_run(struct fs_job *job, int max_lines)
         job->in_runner = 0;
         /* A line that failed after ending the job (CANCEL_PRINT in a macro)
          * leaves the end state it chose. */
-        if (rc < 0 && (job->state == FS_JOB_PRINTING || job->state == FS_JOB_PAUSED))
+        if (rc < 0 && job->hold.held && job->state == FS_JOB_PRINTING)
+            rewind_failed_line(job, source, err.msg);
+        else if (rc < 0 && (job->state == FS_JOB_PRINTING || job->state == FS_JOB_PAUSED))
             line_error(job, source, err.msg);
         else if (rc < 0)
             fs_gcode_respond_error(job->gcode, "%s", err.msg);
+        else if (job->state == FS_JOB_PRINTING)
+            fs_job_journal_after_line(job);
     }
     return ran;
 }
 
 int fs_job_has_work(const struct fs_job *job)
 {
-    return job->state == FS_JOB_PRINTING || job->idle.due || job->pause_requested;
+    return (job->state == FS_JOB_PRINTING && !job->hold.held) || job->idle.due ||
+           job->pause_requested;
 }
 
 /* ---- selecting and starting ---- */
@@ -364,7 +446,10 @@ int fs_job_start(struct fs_job *job, struct fs_error *err)
         return fs_error_set(err, "no file selected");
     fs_print_stats_start(&job->stats, fs_job_now(job));
     fs_display_status_reset_progress(&job->display);
+    job->hold.held = job->hold.failed_line = 0;
     fs_job_set_state(job, FS_JOB_PRINTING);
+    job->journal.next_write = fs_job_now(job) + FS_JOB_JOURNAL_PERIOD_S;
+    fs_job_journal_note(job);
     return 0;
 }
 
@@ -414,9 +499,16 @@ int fs_job_open_file(struct fs_job *job, const char *path, const char *name,
 {
     if (strlen(name) >= sizeof(job->file.name))
         return fs_error_set(err, "file name '%s' is too long", name);
+    if (strlen(path) >= sizeof(job->file.path))
+        return fs_error_set(err, "path of '%s' is too long", name);
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return fs_error_set(err, "unable to open '%s': %s", name, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0) {
+        fclose(fp);
+        return fs_error_set(err, "unable to read '%s': %s", name, strerror(errno));
+    }
     long size = -1;
     if (fseek(fp, 0, SEEK_END) == 0)
         size = ftell(fp);
@@ -427,6 +519,8 @@ int fs_job_open_file(struct fs_job *job, const char *path, const char *name,
     close_file(job);
     job->file.fp = fp;
     memcpy(job->file.name, name, strlen(name) + 1);
+    memcpy(job->file.path, path, strlen(path) + 1);
+    job->file.mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
     job->file.size = size;
     job->file.position = 0;
     job->file.line = 0;

@@ -131,7 +131,12 @@ int fs_job_pause(struct fs_job *job, struct fs_error *err);
 void fs_job_request_pause(struct fs_job *job);
 /* Runs RESTORE_GCODE_STATE NAME=PAUSE_STATE MOVE=1 MOVE_SPEED=velocity and
  * continues from the saved byte; velocity <= 0 uses recover_velocity.
- * Refused when not paused or when the resume check says no. */
+ * Refused when not paused or when the resume check says no. After a fault
+ * pause (fs_job_fault_pause) it first heats every heater back to its saved
+ * target and waits ("RESUME: heating extruder to 210 C"), moves the head up
+ * to the paused Z + z_lift, across to the paused X Y at velocity, down to
+ * the paused Z at z_speed, then restores the G-code state without a move;
+ * a line a fault stopped runs again. */
 int fs_job_resume(struct fs_job *job, double velocity, struct fs_error *err);
 /* Ends a printing or paused job: cancelled, file closed. */
 int fs_job_cancel(struct fs_job *job, struct fs_error *err);
@@ -140,6 +145,88 @@ int fs_job_reset_file(struct fs_job *job, struct fs_error *err);
 /* M112 and any other emergency: the job stops at once in the error state
  * with reason, then the emergency handler is called with it. */
 void fs_job_emergency_stop(struct fs_job *job, const char *reason);
+
+/* ---- fault actions (the fault module's pause, engine/fault/fault.h) ----
+ *
+ * A fault is raised where waiting is not allowed, so its pause comes in two
+ * steps. fs_job_hold (immediate, any context, even inside a line's handler)
+ * stops the runner: no further line starts and fs_job_run returns when the
+ * running line ends. If that line then FAILS (the fault was raised inside
+ * it: a cold extrusion, a move out of range), it is not a job error: the
+ * byte position goes back to the line's start so that it runs again after
+ * RESUME. A hold never pauses by itself; the fault module's deferred pause
+ * (fs_job_fault_pause, from the main loop) does, so there is one pause with
+ * one park. fs_job_release drops a hold that did not end in a pause; a line
+ * that failed under it then ends the job in error, as it would have
+ * without the hold. */
+void fs_job_hold(struct fs_job *job);
+void fs_job_release(struct fs_job *job);
+int fs_job_is_held(const struct fs_job *job);
+
+/* How other heaters behave during a fault pause (the order of
+ * enum fs_fault_pause_heaters). */
+enum fs_job_pause_heaters {
+    FS_JOB_PAUSE_HEATERS_KEEP,    /* targets unchanged */
+    FS_JOB_PAUSE_HEATERS_STANDBY, /* hotends (heaters named extruder*) above
+                                   * standby_temp_c drop to it; the bed keeps */
+    FS_JOB_PAUSE_HEATERS_OFF,     /* every heater off after heaters_timeout_s */
+};
+
+/* Where and how a fault pause parks ([fault_policy]). */
+struct fs_job_park {
+    double x, y;           /* park position; NAN: that axis does not move */
+    double z_lift;         /* mm above the paused Z, clipped to position_max */
+    double speed;          /* XY mm/s */
+    double z_speed;        /* Z mm/s (lift, and the way down on resume) */
+    enum fs_job_pause_heaters heaters;
+    double standby_temp_c;
+    double heaters_timeout_s;
+    double idle_timeout_s; /* idle timeout while fault-paused; 0: never */
+};
+
+/* The fault module's pause; main loop only (it waits for moves). The
+ * queued moves complete, SAVE_GCODE_STATE NAME=PAUSE_STATE, every heater's
+ * target is saved (a heater the fault switched off keeps the target the
+ * print had asked for), the head lifts by z_lift at z_speed and moves to
+ * x/y at speed, heaters follow park->heaters, and the job is PAUSED with
+ * "paused by fault" set (status "paused_by_fault"). The machine stays homed
+ * with motors on: console moves (G0/G1, G28 X) are the job's business only
+ * in that the idle timeout follows park->idle_timeout_s, announced. Without
+ * a running print it does nothing (returns 0). Pausing a job a person
+ * already paused adds the heater policy and the flag, without moving. A
+ * failed lift or park leaves the job paused and returns -1. */
+int fs_job_fault_pause(struct fs_job *job, const struct fs_job_park *park, struct fs_error *err);
+int fs_job_paused_by_fault(const struct fs_job *job);
+
+/* The job's journal: <dir>/job.json, replaced atomically (temporary file in
+ * the same folder, flushed, fsync'd, renamed) on every pause, every
+ * emergency stop or interruption, at the end (state complete or cancelled)
+ * and every FS_JOB_JOURNAL_PERIOD_S of printing. It holds the file (path,
+ * size, mtime, byte position of the line to run next), the G-code state,
+ * heater targets, the part fan, and the print statistics: enough for
+ * JOB_RECOVER to continue the print after a restart. "" turns it off (the
+ * default). The path is copied; -1 when it does not fit. */
+#define FS_JOB_JOURNAL_PERIOD_S 10.0
+#define FS_JOB_JOURNAL_NAME "job.json"
+int fs_job_set_journal_dir(struct fs_job *job, const char *dir);
+/* Writes the journal now (state as it stands); -1 with err on an I/O error
+ * (also reported to the console when the journal is written on its own). */
+int fs_job_write_journal(struct fs_job *job, struct fs_error *err);
+/* Ends a printing or paused job because the printer is going away
+ * (RESTART, FIRMWARE_RESTART): like an emergency stop without the
+ * emergency handler. The journal keeps the job resumable (state
+ * "interrupted"), where fs_job_cancel would mark it cancelled. */
+void fs_job_interrupt(struct fs_job *job, const char *reason);
+/* JOB_RECOVER: continues the print the journal describes, after a restart.
+ * The person first homes X and Y and gives Z (G28, or SET_KINEMATIC_POSITION
+ * Z=<the journal's head_z> when homing Z would hit the print). Refused when
+ * a print is running, the journal is missing or ended (complete,
+ * cancelled), the file changed (size or mtime), or an axis is not homed.
+ * Then: the file is opened at the saved byte, heaters are brought back to
+ * their targets and waited for, the part fan is restored, the G-code state
+ * too, and the head comes back like RESUME after a fault pause (up to the
+ * saved Z + z_lift, across, down), and the job prints. */
+int fs_job_recover(struct fs_job *job, double z_lift, struct fs_error *err);
 
 /* Hooks. The emergency handler is how M112 reaches whoever shuts the
  * machine down (the fault module); without one, M112 only stops the job. */
@@ -176,12 +263,13 @@ struct fs_job_status {
     double display_progress;      /* M73 P as 0..1, else progress */
     double remaining_s;           /* M73 R, or -1 */
     enum fs_idle_state idle_state;
+    int paused_by_fault;          /* paused by the fault module (fs_job_fault_pause) */
 };
 void fs_job_get_status(const struct fs_job *job, struct fs_job_status *out);
 /* Adds the status to a JSON object: state, file, position, size, progress,
  * print_duration, total_duration, filament_used, message, display_message,
- * display_progress, remaining, idle_state. Returns -1 if cJSON ran out of
- * memory. */
+ * display_progress, remaining, idle_state, paused_by_fault. Returns -1 if
+ * cJSON ran out of memory. */
 int fs_job_status_to_json(const struct fs_job *job, struct cJSON *obj);
 
 #endif

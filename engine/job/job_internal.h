@@ -9,6 +9,7 @@
 
 #include "core/reactor.h" /* struct fs_timer */
 #include "job/job.h"      /* the public side */
+#include "motion/gcode_move.h" /* struct fs_gcode_move_state */
 
 struct fs_gcode;
 struct fs_gcode_command;
@@ -18,6 +19,8 @@ struct fs_gcode_command;
 struct fs_job_file {
     FILE *fp;
     char name[FS_JOB_NAME_MAX]; /* as selected, relative to the sdcard folder */
+    char path[FS_JOB_DIR_MAX + FS_JOB_NAME_MAX]; /* resolved, for the journal */
+    long long mtime_ns; /* when opened, for the journal: a changed file is not resumed */
     long size;
     long position; /* offset of the next line */
     long line;     /* number of the last line read (1-based) */
@@ -48,6 +51,50 @@ struct fs_idle_timeout {
     int running; /* the idle G-code is running */
 };
 
+#define FS_JOB_HEATERS_MAX 16
+
+/* Heater targets the job brings back (fault pause, JOB_RECOVER). */
+struct fs_job_heater_targets {
+    int count;
+    char name[FS_JOB_HEATERS_MAX][64];
+    double target_c[FS_JOB_HEATERS_MAX];
+};
+
+/* A fault pause in progress (fault_pause.c). */
+struct fs_job_fault_pause {
+    int active;
+    struct fs_job_park park;
+    double paused_pos[4]; /* toolhead position where printing stopped */
+    struct fs_job_heater_targets saved;
+    struct fs_timer heaters_off_timer;
+};
+
+/* A hold (fs_job_hold) and the line it may have caught failing. */
+struct fs_job_hold_state {
+    int held;
+    int failed_line;     /* the running line failed under the hold: rewound */
+    char failed_source[FS_JOB_NAME_MAX + 24]; /* "name.gcode:12" */
+    char failure[FS_JOB_MESSAGE_MAX];         /* its error */
+};
+
+struct fs_job_journal {
+    char dir[FS_JOB_DIR_MAX];
+    double next_write;   /* reactor time of the next periodic write */
+    /* The line running now: where it started and the state before it, so
+     * that an emergency stop inside it journals a line to run again. */
+    long line_start_pos, line_start_line;
+    struct fs_gcode_move_state line_start_state;
+    int have_line_start_state;
+    /* The state saved by the last pause (the journal of a paused job). */
+    struct fs_gcode_move_state pause_state;
+    int have_pause_state;
+    char interrupted_reason[FS_JOB_MESSAGE_MAX];
+    int interrupted;     /* ended by an emergency stop or a restart */
+    /* Heater targets as the print last set them (after each line): a heater
+     * a fault switched off has lost its target by the time the pause runs. */
+    struct fs_job_heater_targets print_targets;
+};
+
 struct fs_job {
     struct fs_printer *printer;
     struct fs_gcode *gcode;
@@ -68,6 +115,9 @@ struct fs_job {
     struct fs_print_stats stats;
     struct fs_display_status display;
     struct fs_idle_timeout idle;
+    struct fs_job_hold_state hold;
+    struct fs_job_fault_pause fault;
+    struct fs_job_journal journal;
 };
 
 double fs_job_now(const struct fs_job *job);
@@ -78,6 +128,35 @@ void fs_job_set_state(struct fs_job *job, enum fs_job_state state);
 /* Opens an already checked path as the job's file (state standby). */
 int fs_job_open_file(struct fs_job *job, const char *path, const char *name,
                      struct fs_error *err);
+
+/* The pause every pause starts with: queued moves done, SAVE_GCODE_STATE,
+ * statistics, state PAUSED (pause_resume.c). */
+int fs_job_pause_common(struct fs_job *job, struct fs_error *err);
+
+/* Fault pause and its resume (fault_pause.c). */
+void fs_job_fault_init(struct fs_job *job);
+/* Ends a fault pause's timers and flag (resume, cancel, end of job). */
+void fs_job_fault_end(struct fs_job *job);
+/* RESUME after a fault pause: reheat, come back above the print, lower Z,
+ * RESTORE_GCODE_STATE (without its own move). */
+int fs_job_fault_resume(struct fs_job *job, double velocity, struct fs_error *err);
+/* Heater targets: read them all, bring them back and wait. */
+void fs_job_read_heater_targets(struct fs_job *job, struct fs_job_heater_targets *out);
+int fs_job_reheat(struct fs_job *job, const struct fs_job_heater_targets *t, const char *who,
+                  struct fs_error *err);
+/* The head back to pos[0..2] without dragging across the print: up to
+ * travel_z (at least the current Z), across at speed, down at z_speed. */
+int fs_job_return_head(struct fs_job *job, const double pos[3], double travel_z, double speed,
+                       double z_speed, struct fs_error *err);
+/* The highest Z the head may go to (position_max of Z), INFINITY when unknown. */
+double fs_job_z_max(const struct fs_job *job);
+
+/* The journal (journal.c). */
+void fs_job_journal_line_start(struct fs_job *job);
+void fs_job_journal_after_line(struct fs_job *job);
+/* Writes the journal, reporting an I/O error to the console. */
+void fs_job_journal_note(struct fs_job *job);
+int fs_job_recover_register(struct fs_job *job, struct fs_error *err);
 
 /* Carries out a fs_job_request_pause; from fs_job_run only. */
 void fs_job_run_requested_pause(struct fs_job *job);

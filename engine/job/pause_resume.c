@@ -1,7 +1,8 @@
 /* [pause_resume]: the one place where a print pauses, resumes and is
- * cancelled. PAUSE, M25, M600-style macros and the fault module all go
- * through fs_job_pause, so adding a park move or a Z lift later (the fault
- * module's pause action) changes one function. The G-code state (position,
+ * cancelled. PAUSE, M25 and M600-style macros go through fs_job_pause; the
+ * fault module's pause (fault_pause.c) starts with the same
+ * fs_job_pause_common and adds its lift, park and heater policy, and RESUME
+ * hands a fault pause over to it. The G-code state (position,
  * absolute/relative modes, speed factor) is saved and restored by the G-code
  * move module's SAVE_GCODE_STATE / RESTORE_GCODE_STATE, run through the
  * dispatcher like any other command, so the job needs no knowledge of it. */
@@ -13,9 +14,30 @@
 #include "core/error.h"      /* fs_error_set, fs_error_prefix */
 #include "gcode/gcode.h"     /* fs_gcode_run_line, fs_gcode_register */
 #include "job/job_deps.h"    /* fs_toolhead_wait_moves */
+#include "motion/gcode_move.h" /* fs_gcode_move_get_state */
 #include "printer/printer.h" /* struct fs_printer */
 
 #define PAUSE_STATE_NAME "PAUSE_STATE"
+
+int fs_job_pause_common(struct fs_job *job, struct fs_error *err)
+{
+    /* The saved position must be where the head really is, not where the
+     * queue will take it. */
+    if (job->printer->toolhead)
+        fs_toolhead_wait_moves(job->printer->toolhead);
+    if (fs_gcode_run_line(job->gcode, "SAVE_GCODE_STATE NAME=" PAUSE_STATE_NAME, "PAUSE",
+                          err) < 0)
+        return -1;
+    /* The journal of a paused job carries the state saved here. */
+    job->journal.have_pause_state = job->printer->gcode_move != NULL;
+    if (job->printer->gcode_move)
+        fs_gcode_move_get_state(job->printer->gcode_move, &job->journal.pause_state);
+    job->pause_requested = 0;
+    job->hold.held = 0; /* a hold ends in this pause */
+    fs_print_stats_pause(&job->stats, fs_job_now(job));
+    fs_job_set_state(job, FS_JOB_PAUSED);
+    return 0;
+}
 
 int fs_job_pause(struct fs_job *job, struct fs_error *err)
 {
@@ -25,16 +47,9 @@ int fs_job_pause(struct fs_job *job, struct fs_error *err)
     }
     if (job->state != FS_JOB_PRINTING)
         return fs_error_set(err, "no print is running");
-    /* The saved position must be where the head really is, not where the
-     * queue will take it. */
-    if (job->printer->toolhead)
-        fs_toolhead_wait_moves(job->printer->toolhead);
-    if (fs_gcode_run_line(job->gcode, "SAVE_GCODE_STATE NAME=" PAUSE_STATE_NAME, "PAUSE",
-                          err) < 0)
+    if (fs_job_pause_common(job, err) < 0)
         return -1;
-    job->pause_requested = 0;
-    fs_print_stats_pause(&job->stats, fs_job_now(job));
-    fs_job_set_state(job, FS_JOB_PAUSED);
+    fs_job_journal_note(job);
     return 0;
 }
 
@@ -67,10 +82,21 @@ int fs_job_resume(struct fs_job *job, double velocity, struct fs_error *err)
         return -1;
     if (velocity <= 0)
         velocity = job->cfg.recover_velocity;
-    snprintf(line, sizeof(line), "RESTORE_GCODE_STATE NAME=" PAUSE_STATE_NAME
-             " MOVE=1 MOVE_SPEED=%.3f", velocity);
-    if (fs_gcode_run_line(job->gcode, line, "RESUME", err) < 0)
-        return -1;
+    if (job->fault.active) {
+        if (fs_job_fault_resume(job, velocity, err) < 0)
+            return -1;
+    } else {
+        snprintf(line, sizeof(line), "RESTORE_GCODE_STATE NAME=" PAUSE_STATE_NAME
+                 " MOVE=1 MOVE_SPEED=%.3f", velocity);
+        if (fs_gcode_run_line(job->gcode, line, "RESUME", err) < 0)
+            return -1;
+    }
+    if (job->hold.failed_line)
+        fs_gcode_respond_info(job->gcode, "RESUME: running %s again",
+                              job->hold.failed_source);
+    job->hold.failed_line = 0;
+    job->journal.have_pause_state = 0;
+    fs_job_fault_end(job);
     fs_print_stats_resume(&job->stats, fs_job_now(job));
     fs_job_set_state(job, FS_JOB_PRINTING);
     return 0;

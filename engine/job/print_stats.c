@@ -81,6 +81,7 @@ void fs_job_get_status(const struct fs_job *job, struct fs_job_status *out)
     out->display_progress = job->display.progress >= 0 ? job->display.progress : out->progress;
     out->remaining_s = job->display.remaining_s;
     out->idle_state = job->idle.state;
+    out->paused_by_fault = fs_job_paused_by_fault(job);
 }
 
 int fs_job_status_to_json(const struct fs_job *job, struct cJSON *obj)
@@ -99,7 +100,8 @@ int fs_job_status_to_json(const struct fs_job *job, struct cJSON *obj)
         || !cJSON_AddStringToObject(obj, "display_message", st.display_message)
         || !cJSON_AddNumberToObject(obj, "display_progress", st.display_progress)
         || !cJSON_AddNumberToObject(obj, "remaining", st.remaining_s)
-        || !cJSON_AddStringToObject(obj, "idle_state", fs_job_idle_state_name(st.idle_state)))
+        || !cJSON_AddStringToObject(obj, "idle_state", fs_job_idle_state_name(st.idle_state))
+        || !cJSON_AddBoolToObject(obj, "paused_by_fault", st.paused_by_fault))
         return -1;
     return 0;
 }

@@ -629,3 +629,32 @@ struct fs_gcode_move *fs_gcode_move_new(struct fs_toolhead *th, struct fs_gcode 
 }
 
 void fs_gcode_move_free(struct fs_gcode_move *gm) { free(gm); }
+
+void fs_gcode_move_get_state(struct fs_gcode_move *gm, struct fs_gcode_move_state *out)
+{
+    follow_homing(gm);
+    out->absolute_coord = gm->absolute_coord;
+    out->absolute_extrude = gm->absolute_extrude;
+    memcpy(out->base, gm->base, sizeof(out->base));
+    memcpy(out->homing, gm->homing, sizeof(out->homing));
+    fs_toolhead_get_position(gm->th, out->position);
+    out->speed = gm->speed;
+    out->speed_factor = gm->speed_factor;
+    out->extrude_factor = gm->extrude_factor;
+}
+
+void fs_gcode_move_set_state(struct fs_gcode_move *gm, const struct fs_gcode_move_state *s)
+{
+    double last[4];
+    follow_homing(gm);
+    fs_toolhead_get_position(gm->th, last);
+    gm->absolute_coord = s->absolute_coord;
+    gm->absolute_extrude = s->absolute_extrude;
+    memcpy(gm->homing, s->homing, sizeof(gm->homing));
+    for (int i = 0; i < 3; i++)
+        gm->base[i] = s->base[i];
+    gm->base[3] = s->base[3] + (last[3] - s->position[3]);
+    gm->speed = s->speed;
+    gm->speed_factor = s->speed_factor;
+    gm->extrude_factor = s->extrude_factor;
+}

@@ -27,4 +27,20 @@ void fs_gcode_move_free(struct fs_gcode_move *gm);
 /* The G-code position (what M114 reports): X Y Z E. */
 void fs_gcode_move_get_position(const struct fs_gcode_move *gm, double pos[4]);
 
+/* What SAVE_GCODE_STATE keeps, for the print job's journal (a print resumed
+ * after a restart needs it outside this process). */
+struct fs_gcode_move_state {
+    int absolute_coord, absolute_extrude;
+    double base[4];     /* toolhead = G-code + base (G92 and SET_GCODE_OFFSET) */
+    double homing[4];   /* the SET_GCODE_OFFSET part */
+    double position[4]; /* the toolhead's position when taken */
+    double speed;       /* mm/s, as last set by F */
+    double speed_factor, extrude_factor;
+};
+void fs_gcode_move_get_state(struct fs_gcode_move *gm, struct fs_gcode_move_state *out);
+/* Like RESTORE_GCODE_STATE MOVE=0: modes, offsets, speed and factors come
+ * back, and E keeps the G-code value it had when the state was taken
+ * whatever the extruder did since (or on a restarted toolhead). */
+void fs_gcode_move_set_state(struct fs_gcode_move *gm, const struct fs_gcode_move_state *s);
+
 #endif
