@@ -5,6 +5,7 @@
 #include <stdlib.h> /* calloc, free */
 
 #include "core/error.h"       /* fs_error_set */
+#include "fault/fault.h"      /* fs_fault_raise */
 #include "gcode/gcode.h"      /* fs_gcode_register */
 #include "motion/lookahead.h" /* struct fs_move */
 #include "motion/stepper.h"   /* fs_stepper_free */
@@ -20,7 +21,13 @@ struct fs_extruder {
     struct fs_printer *printer;
     struct fs_extruder_config cfg;
     struct fs_stepper *stepper;
+    struct fs_fault_source *fault_src; /* cold extrusion is raised on it */
 };
+
+void fs_extruder_set_fault_source(struct fs_extruder *ex, struct fs_fault_source *src)
+{
+    ex->fault_src = src;
+}
 
 int fs_extruder_config_read(struct fs_config_section *s, double max_velocity,
                             double max_accel, struct fs_extruder_config *out,
@@ -118,9 +125,16 @@ static int check_temperature(const struct fs_extruder *ex, struct fs_error *err)
         return 0;
     double temp, target;
     fs_heater_get_temp(h, &temp, &target);
-    if (isnan(temp))
+    if (isnan(temp)) {
+        fs_fault_raise(ex->fault_src, FS_FAULT_COLD_EXTRUDE,
+                       "extrusion refused: no temperature reading yet, min_extrude_temp "
+                       "%.1f C", fs_heater_min_extrude_temp(h));
         return fs_error_set(err, "Extrude below minimum temp: the extruder has no "
                             "temperature reading yet");
+    }
+    fs_fault_raise(ex->fault_src, FS_FAULT_COLD_EXTRUDE,
+                   "extrusion refused: extruder at %.1f C (target %.1f C), "
+                   "min_extrude_temp %.1f C", temp, target, fs_heater_min_extrude_temp(h));
     return fs_error_set(err, "Extrude below minimum temp: extruder at %.1f C, "
                         "min_extrude_temp is %.1f C (heat it first, M109 S<temp>)",
                         temp, fs_heater_min_extrude_temp(h));

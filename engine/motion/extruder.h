@@ -39,6 +39,9 @@ struct fs_extruder *fs_extruder_new(struct fs_printer *p, struct fs_config_secti
                                     struct fs_error *err);
 void fs_extruder_free(struct fs_extruder *ex);
 struct fs_stepper *fs_extruder_stepper(struct fs_extruder *ex);
+/* Where a refused cold extrusion is raised (the toolhead's source). */
+struct fs_fault_source;
+void fs_extruder_set_fault_source(struct fs_extruder *ex, struct fs_fault_source *src);
 const struct fs_extruder_config *fs_extruder_get_config(const struct fs_extruder *ex);
 /* Pressure advance (s) to apply to this move's extruder motion (0 unless
  * the move prints: XY motion with filament going forward). */

@@ -33,6 +33,7 @@
 
 #include "core/error.h"        /* fs_error_set */
 #include "core/reactor.h"      /* fs_reactor_wait_for */
+#include "fault/fault.h"       /* fs_fault_raise */
 #include "gcode/gcode.h"       /* fs_gcode_register */
 #include "mcu/mcu.h"           /* fs_mcu_* */
 #include "motion/halt.h"       /* fs_toolhead_on_halt, fs_toolhead_halt_error */
@@ -323,9 +324,14 @@ static int watched_move(struct fs_homing *h, struct endstop *es, unsigned mask,
                 send(ts->mcu, err, "trsync_trigger oid=%d reason=%d", ts->oid,
                      REASON_HOST_REQUEST);
         }
-        if (fs_reactor_wait_for(r, all_fired, es, fs_reactor_now(r) + WAIT_MARGIN_S) < 0)
+        if (fs_reactor_wait_for(r, all_fired, es, fs_reactor_now(r) + WAIT_MARGIN_S) < 0) {
+            fs_fault_raise(fs_toolhead_fault_source(th), FS_FAULT_HOMING_FAILED,
+                           "homing %c: no trsync report from mcu '%s' within %.1f s of the "
+                           "move's end", "xyz"[es->axis], fs_mcu_name(m),
+                           TIMEOUT_AFTER_MOVE_S + 2 * WAIT_MARGIN_S);
             return fs_error_set(err, "Homing %c: no trsync report from mcu '%s'",
                                 "xyz"[es->axis], fs_mcu_name(m));
+        }
     }
     if (es->trsyncs[0].reason == REASON_ENDSTOP_HIT &&
         read_trigger_time(es, rest_ticks, trigger_t, err) < 0)
@@ -431,8 +437,16 @@ static int home_pass(struct fs_homing *h, struct endstop *es, const double targe
     stopped[es->axis] = fs_toolhead_rail(th, es->axis)->position_endstop + overrun;
     if (fs_toolhead_set_position(th, stopped, 0, err) < 0)
         return -1;
-    if (es->trsyncs[0].reason != REASON_ENDSTOP_HIT)
+    if (es->trsyncs[0].reason != REASON_ENDSTOP_HIT) {
+        double travel = 0.0;
+        for (int i = 0; i < 3; i++)
+            travel += (target[i] - pos[i]) * (target[i] - pos[i]);
+        fs_fault_raise(fs_toolhead_fault_source(th), FS_FAULT_HOMING_FAILED,
+                       "homing %c: endstop %s%s on mcu '%s' did not trigger within %.1f mm "
+                       "at %.1f mm/s", "xyz"[es->axis], es->pin.invert ? "!" : "", es->pin.pin,
+                       fs_mcu_name(es->mcu), sqrt(travel), speed);
         return fs_error_set(err, "No trigger on %c after full movement", "xyz"[es->axis]);
+    }
     return 0;
 }
 
@@ -477,8 +491,13 @@ static int home_axis(struct fs_homing *h, int axis, struct fs_error *err)
         int pressed;
         if (endstop_is_pressed(es, &pressed, err) < 0)
             return -1;
-        if (pressed)
+        if (pressed) {
+            fs_fault_raise(fs_toolhead_fault_source(th), FS_FAULT_HOMING_FAILED,
+                           "homing %c: endstop %s%s on mcu '%s' still pressed after a %.1f mm "
+                           "retract", "xyz"[axis], es->pin.invert ? "!" : "", es->pin.pin,
+                           fs_mcu_name(es->mcu), rail->homing_retract_dist);
             return fs_error_set(err, "Endstop %c still triggered after retract", "xyz"[axis]);
+        }
         for (int i = 0; i < 4; i++)
             target[i] = pos[i];
         target[axis] = endstop + dir * rail->homing_retract_dist;

@@ -70,6 +70,22 @@ int fs_kinematics_check_move(const struct fs_kinematics *k, const double start[4
     return 0;
 }
 
+int fs_kinematics_out_of_range_axis(const struct fs_kinematics *k, const double start[4],
+                                    const double end[4])
+{
+    /* The same order as fs_kinematics_check_move: the first refusal counts. */
+    for (int i = 0; i < 3; i++) {
+        if (end[i] == start[i])
+            continue;
+        if (!(k->homed_axes & (1u << i)))
+            return -1;
+        if (end[i] < k->position_min[i] - LIMIT_EPSILON_MM ||
+            end[i] > k->position_max[i] + LIMIT_EPSILON_MM)
+            return i;
+    }
+    return -1;
+}
+
 void fs_kinematics_homed_string(unsigned homed_axes, char out[4])
 {
     int n = 0;

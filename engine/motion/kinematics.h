@@ -29,6 +29,11 @@ extern const char *const fs_kinematics_names[];
 void fs_kinematics_init(struct fs_kinematics *k, enum fs_kin_type type,
                         const double position_min[3], const double position_max[3]);
 
+/* The axis (0..2) whose limit refuses the move in fs_kinematics_check_move,
+ * or -1 when it is refused for another reason or not at all. */
+int fs_kinematics_out_of_range_axis(const struct fs_kinematics *k, const double start[4],
+                                    const double end[4]);
+
 /* Head position (X Y Z) -> stepper coordinates (mm of each rail). */
 void fs_kinematics_calc_steppers(const struct fs_kinematics *k, const double pos[3],
                                  double steppers[3]);

@@ -41,7 +41,9 @@
  * (the dir pin's '!' is applied on the wire, and undone when reading the
  * MCU's position back). When steps must be dropped (a timing overrun, a
  * stop) mcu_steps follows what really happened; cmd_steps is left alone
- * after an overrun, so no later move tries to "catch up" with a burst. */
+ * after an overrun, so no later move tries to "catch up" with a burst,
+ * and the difference is remembered so that a stop's read-back (a halt)
+ * puts the coordinate back on the motor. */
 #include "motion/stepper.h"
 
 #include <math.h>   /* floor, sqrt, fmax */
@@ -50,6 +52,7 @@
 #include <string.h> /* strcmp */
 
 #include "core/error.h"          /* fs_error_set, fs_error_prefix */
+#include "fault/fault.h"         /* fs_fault_raise */
 #include "mcu/link.h"            /* fs_link_queue_drop */
 #include "mcu/mcu.h"             /* fs_mcu_* */
 #include "motion/stepcompress.h" /* fs_stepcompress_* */
@@ -89,6 +92,10 @@ struct fs_stepper {
     double pa_offset;  /* what pressure advance adds to it at the last move's end, mm */
     int64_t cmd_steps; /* half-step rounding of the coordinate with pressure advance */
     int64_t mcu_steps;
+    /* Steps dropped unsent after a failure while cmd_steps stayed: what
+     * the coordinate is ahead of the motor since the last declared
+     * position. A stop's read-back takes them off again. */
+    int64_t overrun_steps;
     int catching_up;   /* inside a burst after a position jump */
     double last_move_end;
 
@@ -242,6 +249,7 @@ const char *fs_stepper_name(const struct fs_stepper *s) { return s->name; }
 int fs_stepper_oid(const struct fs_stepper *s) { return s->oid; }
 struct fs_mcu *fs_stepper_mcu(const struct fs_stepper *s) { return s->mcu; }
 double fs_stepper_step_dist(const struct fs_stepper *s) { return s->step_dist; }
+struct fs_stepsync *fs_stepper_stepsync(const struct fs_stepper *s) { return s->sync; }
 int64_t fs_stepper_step_count(const struct fs_stepper *s) { return s->mcu_steps; }
 double fs_stepper_get_position(const struct fs_stepper *s) { return s->position; }
 double fs_stepper_motion_end(const struct fs_stepper *s) { return s->last_move_end; }
@@ -258,6 +266,7 @@ void fs_stepper_set_position(struct fs_stepper *s, double pos)
 {
     s->position = pos;
     s->cmd_steps = half_step_round((pos + s->pa_offset) / s->step_dist);
+    s->overrun_steps = 0;
     s->catching_up = 0;
 }
 
@@ -280,9 +289,17 @@ static int emit_run(void *arg, const struct fs_step_run *run, struct fs_error *e
     if (run->reset && s->have_sent) {
         /* The firmware takes a new time base only once it stopped stepping. */
         reset_min = s->last_sent_clock + s->reset_after_ticks;
-        if (reset_min + fs_mcu_seconds_to_ticks(s->mcu, FS_STEPSYNC_LEAD_S) > run->first_clock)
-            return fs_error_set(err, "%s: step scheduled in the past (timing overrun): a new "
-                                "time base cannot follow the previous steps in time", s->name);
+        if (reset_min + fs_mcu_seconds_to_ticks(s->mcu, FS_STEPSYNC_LEAD_S) > run->first_clock) {
+            fs_error_set(err, "%s: step scheduled in the past (timing overrun): a new "
+                         "time base cannot follow the previous steps in time (%.1f ms short)",
+                         s->name,
+                         ((double)reset_min +
+                          (double)fs_mcu_seconds_to_ticks(s->mcu, FS_STEPSYNC_LEAD_S) -
+                          (double)run->first_clock) / fs_mcu_clock_freq(s->mcu) * 1e3);
+            fs_fault_raise(fs_stepsync_fault_source(s->sync), FS_FAULT_TIMING_OVERRUN, "%s",
+                           err->msg);
+            return -1;
+        }
     }
     uint64_t min_clock;
     if (fs_stepsync_take_slot(s->sync, s, s->name, run->first_clock, run->last_clock,
@@ -317,7 +334,9 @@ static int emit_run(void *arg, const struct fs_step_run *run, struct fs_error *e
  * wrong): forget it and start the next steps on a fresh time base. */
 static void drop_unsent(struct fs_stepper *s)
 {
-    s->mcu_steps -= fs_stepcompress_reset(s->sc);
+    int64_t unsent = fs_stepcompress_reset(s->sc);
+    s->mcu_steps -= unsent;
+    s->overrun_steps += unsent;
     s->catching_up = 0;
     /* The toolhead may restart its timeline; a new move that would still
      * collide with sent steps fails the time-base check instead. */
@@ -367,7 +386,8 @@ static void restart_from(struct fs_stepper *s, int64_t actual)
 {
     /* Steps generated but never taken: unsent ones and those the MCU
      * discarded when it stopped. The commanded coordinate follows the motor. */
-    int64_t lost = s->mcu_steps - actual;
+    int64_t lost = s->mcu_steps - actual + s->overrun_steps;
+    s->overrun_steps = 0;
     fs_stepcompress_reset(s->sc);
     /* The MCU returned this stepper's queued moves to its pool when it
      * stopped; what is still waiting in the link would be discarded on

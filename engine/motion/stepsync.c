@@ -33,6 +33,7 @@
 #include <stdlib.h> /* calloc, realloc, free */
 
 #include "core/error.h"   /* fs_error_set */
+#include "fault/fault.h"  /* fs_fault_raise */
 #include "core/reactor.h" /* fs_reactor_now */
 #include "mcu/link.h"     /* fs_link_last_receive_time */
 #include "mcu/mcu.h"      /* fs_mcu_* */
@@ -48,6 +49,7 @@ struct fs_stepsync {
     int reserved;
     struct stepsync_slot *slots; /* min-heap by release clock */
     int slot_count;
+    struct fs_fault_source *fault_src; /* timing overruns are raised on it */
 };
 
 static int stepsync_configured(void *arg, struct fs_mcu *m, struct fs_error *err)
@@ -119,6 +121,24 @@ uint64_t fs_stepsync_clock_now(const struct fs_stepsync *s)
     return fs_mcu_print_time_to_clock(s->mcu, print_time);
 }
 
+void fs_stepsync_set_fault_source(struct fs_stepsync *s, struct fs_fault_source *src)
+{
+    s->fault_src = src;
+}
+
+struct fs_fault_source *fs_stepsync_fault_source(const struct fs_stepsync *s)
+{
+    return s->fault_src;
+}
+
+/* The command is refused (nothing late reaches the MCU, which would shut
+ * down on it) and the fault is raised with the same words. */
+static int overrun(struct fs_stepsync *s, struct fs_error *err)
+{
+    fs_fault_raise(s->fault_src, FS_FAULT_TIMING_OVERRUN, "%s", err->msg);
+    return -1;
+}
+
 int fs_stepsync_check_lead(struct fs_stepsync *s, const char *who, uint64_t clock,
                            struct fs_error *err)
 {
@@ -127,9 +147,10 @@ int fs_stepsync_check_lead(struct fs_stepsync *s, const char *who, uint64_t cloc
     if (clock >= now + lead)
         return 0;
     double ahead_s = ((double)clock - (double)now) / fs_mcu_clock_freq(s->mcu);
-    return fs_error_set(err, "%s: step scheduled in the past (timing overrun): due %.1f ms "
-                        "from mcu '%s''s clock now, needs at least %.0f ms", who,
-                        ahead_s * 1e3, fs_mcu_name(s->mcu), FS_STEPSYNC_LEAD_S * 1e3);
+    fs_error_set(err, "%s: step scheduled in the past (timing overrun): due %.1f ms "
+                 "from mcu '%s''s clock now, needs at least %.0f ms", who,
+                 ahead_s * 1e3, fs_mcu_name(s->mcu), FS_STEPSYNC_LEAD_S * 1e3);
+    return overrun(s, err);
 }
 
 static void sift_down(struct stepsync_slot *heap, int count, int i)
@@ -159,13 +180,14 @@ int fs_stepsync_take_slot(struct fs_stepsync *s, const void *owner, const char *
         return -1;
     uint64_t lead = fs_mcu_seconds_to_ticks(s->mcu, FS_STEPSYNC_LEAD_S);
     uint64_t free_at = s->slots[0].release_clock;
-    if (free_at + lead > first_clock)
-        return fs_error_set(err, "%s: mcu '%s' move queue full: all %d slots stay busy "
-                            "until %.1f ms before this step (less than the %.0f ms lead)",
-                            who, fs_mcu_name(s->mcu), s->slot_count,
-                            ((double)first_clock - (double)free_at) /
-                                fs_mcu_clock_freq(s->mcu) * 1e3,
-                            FS_STEPSYNC_LEAD_S * 1e3);
+    if (free_at + lead > first_clock) {
+        fs_error_set(err, "%s: mcu '%s' move queue full: all %d slots stay busy "
+                     "until %.1f ms before this step (less than the %.0f ms lead)",
+                     who, fs_mcu_name(s->mcu), s->slot_count,
+                     ((double)first_clock - (double)free_at) / fs_mcu_clock_freq(s->mcu) * 1e3,
+                     FS_STEPSYNC_LEAD_S * 1e3);
+        return overrun(s, err);
+    }
     *min_clock = free_at;
     s->slots[0].release_clock = release_clock > free_at ? release_clock : free_at;
     s->slots[0].owner = owner;

@@ -8,6 +8,7 @@
 #include "motion/stepper.h" /* struct fs_stepsync */
 
 struct fs_error;
+struct fs_fault_source;
 
 /* Commands must be queued at least this long before their clock. */
 #define FS_STEPSYNC_LEAD_S 0.020
@@ -28,6 +29,10 @@ void fs_stepsync_release(struct fs_stepsync *s, const void *owner);
 /* Only the lead-time check, for commands that take no slot. */
 int fs_stepsync_check_lead(struct fs_stepsync *s, const char *who, uint64_t clock,
                            struct fs_error *err);
+/* Where timing overruns are raised (the toolhead's source); NULL: only
+ * the error value. */
+void fs_stepsync_set_fault_source(struct fs_stepsync *s, struct fs_fault_source *src);
+struct fs_fault_source *fs_stepsync_fault_source(const struct fs_stepsync *s);
 /* The MCU's clock now as best known (0 when nothing is known yet). */
 uint64_t fs_stepsync_clock_now(const struct fs_stepsync *s);
 

@@ -38,9 +38,12 @@
 #include <stdlib.h> /* calloc, free */
 #include <string.h> /* memcpy, strcmp */
 
+#include <cjson/cJSON.h> /* the fault capsule's state */
+
 #include "core/error.h"        /* fs_error_set */
 #include "core/log.h"          /* fs_log */
 #include "core/reactor.h"      /* fs_reactor_*, struct fs_timer */
+#include "fault/fault.h"       /* fs_faults_add_source, fs_fault_raise */
 #include "gcode/gcode.h"       /* struct fs_gcode */
 #include "mcu/mcu.h"           /* fs_mcu_estimated_print_time */
 #include "motion/extruder.h"   /* fs_extruder_* */
@@ -49,6 +52,7 @@
 #include "motion/lookahead.h"  /* struct fs_lookahead */
 #include "motion/rail.h"       /* struct fs_rail_config */
 #include "motion/stepper.h"    /* fs_stepper_* */
+#include "motion/stepsync.h"   /* fs_stepsync_set_fault_source */
 #include "printer/printer.h"   /* struct fs_printer */
 
 #define IDLE_START_DELAY_S 0.1 /* gather a few moves before starting from rest */
@@ -104,6 +108,9 @@ struct fs_toolhead {
         void *arg;
     } halt_listeners[FS_TOOLHEAD_HALT_LISTENERS];
     int halt_listener_count;
+    /* "toolhead" in the fault module: range, homing, timing, cold
+     * extrusion (NULL without a fault module). */
+    struct fs_fault_source *fault_src;
 };
 
 /* ---- time ---- */
@@ -411,6 +418,19 @@ static void limit_lead(struct fs_toolhead *th)
 
 /* ---- moves ---- */
 
+/* In addition to the refusal the G-code sender sees. */
+static void raise_out_of_range(struct fs_toolhead *th, const double pos[4])
+{
+    int axis = fs_kinematics_out_of_range_axis(&th->kin, th->position, pos);
+    if (axis < 0)
+        return;
+    fs_fault_raise(th->fault_src, FS_FAULT_MOVE_OUT_OF_RANGE,
+                   "%c=%.3f outside [%.3f, %.3f]: move from %.3f %.3f %.3f to %.3f %.3f %.3f "
+                   "refused", "XYZ"[axis], pos[axis], th->kin.position_min[axis],
+                   th->kin.position_max[axis], th->position[0], th->position[1],
+                   th->position[2], pos[0], pos[1], pos[2]);
+}
+
 static int queue_move(struct fs_toolhead *th, const double pos[4], double speed, int checked,
                       struct fs_error *err)
 {
@@ -424,8 +444,10 @@ static int queue_move(struct fs_toolhead *th, const double pos[4], double speed,
     if (fs_move_init(&m, th->position, pos, speed, &th->limits))
         return 0;
     if (checked) {
-        if (m.is_kinematic && fs_kinematics_check_move(&th->kin, th->position, pos, err) < 0)
+        if (m.is_kinematic && fs_kinematics_check_move(&th->kin, th->position, pos, err) < 0) {
+            raise_out_of_range(th, pos);
             return -1;
+        }
         if (m.axes_d[FS_AXIS_E] != 0.0) {
             if (!th->extruder)
                 return fs_error_set(err, "Extrude when no extruder present: add an [extruder] "
@@ -730,6 +752,44 @@ static int read_extruder(struct fs_toolhead *th, struct fs_error *err)
     return 0;
 }
 
+static void describe_for_fault(void *arg, cJSON *obj)
+{
+    struct fs_toolhead *th = arg;
+    char homed[4];
+    fs_kinematics_homed_string(th->kin.homed_axes, homed);
+    cJSON_AddItemToObject(obj, "position", cJSON_CreateDoubleArray(th->position, 4));
+    cJSON_AddStringToObject(obj, "homed_axes", homed);
+    cJSON_AddBoolToObject(obj, "halted", th->halted);
+    cJSON_AddNumberToObject(obj, "print_time", th->print_time);
+    cJSON_AddNumberToObject(obj, "estimated_print_time", fs_toolhead_estimated_print_time(th));
+}
+
+static const struct fs_fault_source_ops toolhead_fault_ops = {
+    .describe = describe_for_fault,
+};
+
+/* One source for the faults of motion as a whole, configured in
+ * [printer]; the steppers' MCUs (timing) and the extruder (cold
+ * extrusion) raise on it too. */
+static int connect_faults(struct fs_toolhead *th, struct fs_config_section *printer_section,
+                          struct fs_error *err)
+{
+    th->fault_src = fs_faults_add_source(th->printer->faults, "toolhead", FS_FAULT_CLASS_MOTION,
+                                         0, printer_section, &toolhead_fault_ops, th, err);
+    if (!th->fault_src)
+        return -1;
+    for (int i = 0; i < fs_toolhead_stepper_count(th); i++)
+        fs_stepsync_set_fault_source(fs_stepper_stepsync(stepper_at(th, i)), th->fault_src);
+    if (th->extruder)
+        fs_extruder_set_fault_source(th->extruder, th->fault_src);
+    return 0;
+}
+
+struct fs_fault_source *fs_toolhead_fault_source(const struct fs_toolhead *th)
+{
+    return th->fault_src;
+}
+
 struct fs_toolhead *fs_toolhead_new(struct fs_printer *printer, struct fs_error *err)
 {
     struct fs_config_section *s = fs_config_get_section(printer->config, "printer");
@@ -763,6 +823,8 @@ struct fs_toolhead *fs_toolhead_new(struct fs_printer *printer, struct fs_error 
     for (int i = 0; i < count; i++)
         steppers[i] = stepper_at(th, i);
     if (!(th->halt = fs_halt_new(printer, steppers, count, err)))
+        goto fail;
+    if (printer->faults && connect_faults(th, s, err) < 0)
         goto fail;
     if (printer->gcode && th->extruder &&
         fs_extruder_register_gcode(th->extruder, printer->gcode, err) < 0)

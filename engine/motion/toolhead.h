@@ -123,6 +123,10 @@ void fs_toolhead_last_move(const struct fs_toolhead *th, struct fs_trapezoid *tr
 /* After steppers were stopped by the MCU (and re-synced): the position is
  * recomputed from the stepper positions, and print time restarts from now. */
 void fs_toolhead_note_stopped(struct fs_toolhead *th);
+/* The "toolhead" fault source (NULL without a fault module): homing
+ * raises on it. */
+struct fs_fault_source;
+struct fs_fault_source *fs_toolhead_fault_source(const struct fs_toolhead *th);
 /* The MCUs' print time now. */
 double fs_toolhead_estimated_print_time(const struct fs_toolhead *th);
 
