@@ -8,6 +8,7 @@
 #include "core/error.h" /* struct fs_error */
 #include "check.h"      /* cli_check */
 #include "demo.h"       /* demo_run */
+#include "faults.h"     /* cli_faults */
 #include "sim_print.h"  /* cli_sim_main */
 
 #define DEMO_DEFAULT_PNG "out/demo.png"
@@ -75,6 +76,8 @@ int main(int argc, char **argv)
         return cli_sim_main(argc - 2, argv + 2, stdout, stderr);
     if (argc >= 2 && !strcmp(argv[1], "check"))
         return cli_check(argc - 2, argv + 2, stdout, stderr);
+    if (argc >= 2 && !strcmp(argv[1], "faults"))
+        return cli_faults(argc - 2, argv + 2, stdout, stderr);
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
                       !strcmp(argv[1], "help"))) {
         usage(stdout);

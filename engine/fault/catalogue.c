@@ -18,12 +18,12 @@
 
 static const struct fs_fault_kind_info catalogue[FS_FAULT_KIND_COUNT] = {
     {FS_FAULT_SENSOR_OPEN, "sensor_open",
-     "the temperature reading stays past the open-circuit limit (below min_temp) for longer "
-     "than fault_tolerance",
+     "the sensor reads an open circuit (a thermistor: far below min_temp) for longer than "
+     "fault_tolerance",
      "fault_tolerance, min_temp, max_temp", CLS(HEATER) | CLS(SENSOR)},
     {FS_FAULT_SENSOR_SHORT, "sensor_short",
-     "the temperature reading stays past the short-circuit limit (above max_temp) for longer "
-     "than fault_tolerance",
+     "the sensor reads a short circuit (a thermistor: far above max_temp) for longer than "
+     "fault_tolerance",
      "fault_tolerance, min_temp, max_temp", CLS(HEATER) | CLS(SENSOR)},
     {FS_FAULT_SENSOR_GLITCH, "sensor_glitch",
      "the temperature reading left its range for less than fault_tolerance and came back",

@@ -23,6 +23,8 @@
 #include <stdlib.h> /* calloc, free */
 #include <string.h> /* strcmp, memmove */
 
+#include <cjson/cJSON.h> /* cJSON_Delete */
+
 #include "core/error.h"   /* fs_error_set */
 #include "core/log.h"     /* fs_log */
 #include "core/reactor.h" /* fs_reactor_now */
@@ -50,7 +52,7 @@ struct fs_faults *fs_faults_new(struct fs_reactor *reactor, const struct fs_logg
         free(f);
         return NULL;
     }
-    f->next_id = 1;
+    f->next_id = fs_fault_journal_last_id(f->pc.journal_path) + 1;
     f->recorder = fs_fault_recorder_new(f->pc.capsule_seconds);
     if (!f->recorder) {
         free(f);
@@ -64,6 +66,8 @@ void fs_faults_free(struct fs_faults *f)
 {
     if (!f)
         return;
+    for (int i = 0; i < f->deferred_count; i++)
+        cJSON_Delete(f->deferred[i].snapshot);
     fs_fault_recorder_free(f->recorder);
     free(f);
 }
@@ -219,9 +223,10 @@ const struct fs_fault_record *fs_faults_record_at(const struct fs_faults *f, int
 
 static void defer(struct fs_faults *f, enum fs_fault_work work, enum fs_fault_action severity,
                   const struct fs_fault_record *rec, struct fs_fault_source *src,
-                  unsigned untrusted)
+                  unsigned untrusted, cJSON *snapshot)
 {
-    struct fs_fault_deferred d = {work, severity, rec->id, src, untrusted, f->deferred_order++};
+    struct fs_fault_deferred d = {work,     severity, rec->id, src, untrusted,
+                                  f->deferred_order++, snapshot};
     if (f->deferred_count < FS_FAULT_DEFERRED_MAX) {
         f->deferred[f->deferred_count++] = d;
         return;
@@ -235,10 +240,12 @@ static void defer(struct fs_faults *f, enum fs_fault_work work, enum fs_fault_ac
     if (f->deferred[mild].severity < severity) {
         fs_log(f->log, FS_LOG_ERROR, "fault: deferred queue full, dropped work of fault %lu",
                f->deferred[mild].record_id);
+        cJSON_Delete(f->deferred[mild].snapshot);
         f->deferred[mild] = d;
     } else {
         fs_log(f->log, FS_LOG_ERROR, "fault: deferred queue full, dropped work of fault %lu",
                rec->id);
+        cJSON_Delete(snapshot);
     }
 }
 
@@ -277,9 +284,9 @@ static void run_one(struct fs_faults *f, const struct fs_fault_deferred *d)
     struct fs_error e = {{0}};
     int rc = 0;
     const char *what = "";
-    /* After a shutdown only the macro may still run: there is nothing left
-     * to pause, halt or cancel. */
-    if (f->shutdown && d->work != FS_FAULT_WORK_GCODE)
+    /* After a shutdown only the macro and the journal may still run: there
+     * is nothing left to pause, halt or cancel. */
+    if (f->shutdown && d->work != FS_FAULT_WORK_GCODE && d->work != FS_FAULT_WORK_JOURNAL)
         return;
     switch (d->work) {
     case FS_FAULT_WORK_PAUSE:
@@ -302,6 +309,9 @@ static void run_one(struct fs_faults *f, const struct fs_fault_deferred *d)
         if (a->run_gcode && rec && d->src)
             rc = a->run_gcode(a->arg, d->src->policy.gcode, rec, &e);
         break;
+    case FS_FAULT_WORK_JOURNAL:
+        fs_fault_journal_write(f, rec, d->snapshot);
+        break;
     }
     if (rc < 0)
         report_failure(f, what, rec, &e);
@@ -315,8 +325,10 @@ void fs_faults_run_deferred(struct fs_faults *f)
         return;
     f->running_deferred = 1;
     struct fs_fault_deferred d;
-    while (take_next(f, &d))
+    while (take_next(f, &d)) {
         run_one(f, &d);
+        cJSON_Delete(d.snapshot);
+    }
     f->running_deferred = 0;
 }
 
@@ -380,7 +392,7 @@ static const char *carry_out(struct fs_faults *f, struct fs_fault_source *s,
         if (a->stop_job_lines)
             a->stop_job_lines(a->arg);
         rec->carried |= BIT(FS_FAULT_PAUSE);
-        defer(f, FS_FAULT_WORK_PAUSE, FS_FAULT_PAUSE, rec, s, 0);
+        defer(f, FS_FAULT_WORK_PAUSE, FS_FAULT_PAUSE, rec, s, 0, NULL);
         break;
     case FS_FAULT_HALT:
         if (a->halt_motion)
@@ -388,13 +400,13 @@ static const char *carry_out(struct fs_faults *f, struct fs_fault_source *s,
         if (a->heaters_off)
             a->heaters_off(a->arg);
         rec->carried |= BIT(FS_FAULT_HALT);
-        defer(f, FS_FAULT_WORK_FINISH_HALT, FS_FAULT_HALT, rec, s, untrusted);
+        defer(f, FS_FAULT_WORK_FINISH_HALT, FS_FAULT_HALT, rec, s, untrusted, NULL);
         break;
     case FS_FAULT_CANCEL:
         if (a->stop_job_lines)
             a->stop_job_lines(a->arg);
         rec->carried |= BIT(FS_FAULT_CANCEL);
-        defer(f, FS_FAULT_WORK_CANCEL, FS_FAULT_CANCEL, rec, s, 0);
+        defer(f, FS_FAULT_WORK_CANCEL, FS_FAULT_CANCEL, rec, s, 0, NULL);
         break;
     case FS_FAULT_SHUTDOWN: {
         char reason[FS_FAULT_EVIDENCE_MAX + 2 * FS_FAULT_NAME_MAX + 8];
@@ -471,7 +483,10 @@ void fs_fault_vraise(struct fs_fault_source *s, enum fs_fault_kind kind, const c
                fs_fault_kind_name(kind), rec->evidence, notes);
 
     if (s->policy.gcode[0])
-        defer(f, FS_FAULT_WORK_GCODE, rec->action, rec, s, 0);
+        defer(f, FS_FAULT_WORK_GCODE, rec->action, rec, s, 0, NULL);
+    if (f->pc.journal_path[0])
+        defer(f, FS_FAULT_WORK_JOURNAL, rec->action, rec, s, 0,
+              fs_fault_journal_snapshot(f, s));
 }
 
 void fs_fault_raise(struct fs_fault_source *src, enum fs_fault_kind kind, const char *fmt, ...)

@@ -172,7 +172,7 @@ enum fs_fault_action fs_fault_default_action(enum fs_fault_profile profile,
 
 /* One fault as recorded (FAULTS, the journal, on_fault_gcode's parameters). */
 struct fs_fault_record {
-    unsigned long id;                  /* 1, 2, ... in this run */
+    unsigned long id;                  /* 1, 2, ...; with a journal, after its last id */
     double time;                       /* host monotonic seconds (reactor) */
     char source[FS_FAULT_NAME_MAX];    /* "extruder", "mcu toolboard" */
     enum fs_fault_kind kind;
@@ -313,6 +313,13 @@ void fs_faults_note_command(struct fs_faults *f, double time, const char *line);
 void fs_faults_note_position(struct fs_faults *f, double time, const double pos[4]);
 /* The configuration text for capsules (the caller keeps it alive). */
 void fs_faults_set_config_text(struct fs_faults *f, const char *path, const char *text);
+
+/* Reads the journal in journal_path (faults.jsonl), calling fn for each
+ * line, oldest first; stops at fn's first non-zero return and returns it.
+ * An absent journal has no lines. */
+int fs_fault_journal_for_each(const char *journal_path,
+                              int (*fn)(void *arg, const struct cJSON *entry), void *arg,
+                              struct fs_error *err);
 
 /* G-code: FAULTS, FAULT_CLEAR [SOURCE=], FAULT_ACK (a halt acknowledged:
  * maintenance moves allowed), FAULT_TEST SOURCE= KIND= [EVIDENCE=]. */

@@ -8,6 +8,8 @@
 
 #include "fault/fault.h"
 
+#include <stddef.h> /* size_t */
+
 #include "core/log.h" /* struct fs_logger */
 
 /* Faults of one source remembered for escalation (escalate_count's bound). */
@@ -47,6 +49,7 @@ enum fs_fault_work {
     FS_FAULT_WORK_FINISH_HALT,
     FS_FAULT_WORK_CANCEL,
     FS_FAULT_WORK_GCODE,
+    FS_FAULT_WORK_JOURNAL, /* the journal line and capsule, after the rest */
 };
 
 struct fs_fault_deferred {
@@ -56,6 +59,7 @@ struct fs_fault_deferred {
     struct fs_fault_source *src;
     unsigned untrusted_axes;
     unsigned long order; /* FIFO among equal severities */
+    struct cJSON *snapshot; /* JOURNAL: the states taken at the fault */
 };
 
 struct fs_fault_recorder; /* recorder.c */
@@ -107,9 +111,21 @@ void fs_fault_recorder_free(struct fs_fault_recorder *r);
 void fs_fault_recorder_describe(const struct fs_fault_recorder *r, double now,
                                 struct cJSON *obj);
 
-/* journal.c: writes the journal line and the capsule of rec; fills
- * rec->capsule. Errors are logged, never fatal. */
+/* journal.c: the printer's and the source's state now, for the capsule
+ * (taken inside fs_fault_raise). */
+struct cJSON *fs_fault_journal_snapshot(struct fs_faults *f, struct fs_fault_source *src);
+/* Writes the capsule and the journal line of rec (fills rec->capsule).
+ * Errors are logged and announced, never fatal. */
 void fs_fault_journal_write(struct fs_faults *f, struct fs_fault_record *rec,
-                            struct fs_fault_source *src);
+                            struct cJSON *snapshot);
+/* The highest id in the journal (0: none), so ids and capsule names go on
+ * across runs instead of overwriting the last run's capsules. */
+unsigned long fs_fault_journal_last_id(const char *journal_path);
+/* Writes parts to dir/name atomically (temp file in dir, fsync, rename,
+ * fsync of dir). stop_before_rename: leave the synced temp file and return,
+ * as a crash there would (tests). */
+int fs_fault_journal_write_file(const char *dir, const char *name, const char *const *parts,
+                                const size_t *lens, int count, int stop_before_rename,
+                                struct fs_error *err);
 
 #endif

@@ -55,6 +55,13 @@ static void no_wait(void *ctx, double until)
 
 int fs_printer_check(struct fs_config *cfg, int *mcu_count, struct fs_error *err)
 {
+    return fs_printer_check_inspect(cfg, mcu_count, NULL, NULL, err);
+}
+
+int fs_printer_check_inspect(struct fs_config *cfg, int *mcu_count,
+                             void (*inspect)(void *arg, struct fs_printer *p), void *arg,
+                             struct fs_error *err)
+{
     struct fs_reactor reactor;
     struct fs_reactor_backend rb = {NULL, frozen_now, no_wait};
     fs_reactor_init(&reactor, &rb);
@@ -64,6 +71,8 @@ int fs_printer_check(struct fs_config *cfg, int *mcu_count, struct fs_error *err
     int status = fs_printer_init(&trial, &reactor, NULL, cfg, &pb, err);
     if (mcu_count)
         *mcu_count = trial.mcu_count;
+    if (status == 0 && inspect)
+        inspect(arg, &trial);
     fs_printer_free(&trial);
     fs_reactor_free(&reactor);
     return status;
