@@ -13,9 +13,10 @@
  * Latching is per source and kind: while a (source, kind) is latched a new
  * report of it is folded into the active record (folded++, the first
  * evidence kept, nothing re-done). Escalation counts a source's unfolded
- * faults: the escalate_count-th within escalate_window seconds is carried
- * out one step more severe than its policy (a part that is cleared and
- * faults straight back, or faults in several ways, stops looping). */
+ * faults whose policy is more than log (a logged glitch is a note, not a
+ * fault acted on): the escalate_count-th within escalate_window seconds is
+ * carried out one step more severe than its policy (a part that is cleared
+ * and faults straight back, or faults in several ways, stops looping). */
 #include "fault/fault_internal.h"
 
 #include <stdarg.h> /* va_list */
@@ -349,6 +350,16 @@ static int escalates(struct fs_faults *f, struct fs_fault_source *s, double now)
     return recent >= f->pc.escalate_count;
 }
 
+/* One step up the severity order, except that a halt goes to shutdown:
+ * cancel would end the job but stop holding the motion that the halt
+ * stopped, which is less, not more, for a part that keeps faulting. */
+static enum fs_fault_action escalate(enum fs_fault_action a)
+{
+    if (a == FS_FAULT_HALT)
+        return FS_FAULT_SHUTDOWN;
+    return a < FS_FAULT_SHUTDOWN ? (enum fs_fault_action)(a + 1) : a;
+}
+
 static void announce(struct fs_faults *f, const struct fs_fault_record *rec, const char *note)
 {
     char line[FS_FAULT_EVIDENCE_MAX + 2 * FS_FAULT_NAME_MAX + 256];
@@ -449,8 +460,8 @@ void fs_fault_vraise(struct fs_fault_source *s, enum fs_fault_kind kind, const c
     snprintf(rec->evidence, sizeof(rec->evidence), "%s", evidence);
     rec->policy = s->policy.action[kind];
     rec->action = rec->policy;
-    if (escalates(f, s, now) && rec->action < FS_FAULT_SHUTDOWN) {
-        rec->action = (enum fs_fault_action)(rec->action + 1);
+    if (rec->policy > FS_FAULT_LOG && escalates(f, s, now) && rec->action < FS_FAULT_SHUTDOWN) {
+        rec->action = escalate(rec->policy);
         rec->escalated = 1;
     }
     rec->active = 1;

@@ -6,7 +6,12 @@
  * How a source's action for a kind is decided, in order:
  *   1. the profile's default (fs_fault_default_action, never below the floor);
  *   2. a blanket value for every kind the class can raise: on_fault, or
- *      shutdown_on_error (True: shutdown; False: disable). A blanket below a
+ *      shutdown_on_error (True: shutdown; False: disable) — except the two
+ *      notices, sensor_glitch and driver_warning, which keep the profile's
+ *      action (log, warn) unless on_<kind> names them: a glitch shorter than
+ *      fault_tolerance is not a fault of the part (the common host ignores
+ *      it even with its shutdown-on-everything behaviour, as the strict
+ *      profile does), and a driver's pre-warning is news. A blanket below a
  *      kind's floor is an error, except where that floor is shutdown
  *      (uncommanded_heating, version_mismatch, emergency_stop: those shut down
  *      whatever the configuration says, so `on_fault: disable` on a heater
@@ -168,6 +173,11 @@ static void list_kinds(enum fs_fault_class cls, char *buf, size_t size)
                                     fs_fault_kind_name((enum fs_fault_kind)k));
 }
 
+static int is_notice(enum fs_fault_kind kind)
+{
+    return kind == FS_FAULT_SENSOR_GLITCH || kind == FS_FAULT_DRIVER_WARNING;
+}
+
 /* on_fault or shutdown_on_error: returns the blanket action (or -1 none)
  * in *blanket and whether it is clamped to floors instead of checked. */
 static int read_blanket(struct fs_config_section *s, int *blanket, int *clamp,
@@ -234,7 +244,7 @@ int fs_fault_source_policy_read(enum fs_fault_profile profile, enum fs_fault_cla
         return -1;
     for (int k = 0; blanket >= 0 && k < FS_FAULT_KIND_COUNT; k++) {
         enum fs_fault_kind kind = (enum fs_fault_kind)k;
-        if (!fs_fault_class_can_raise(cls, kind))
+        if (!fs_fault_class_can_raise(cls, kind) || is_notice(kind))
             continue;
         enum fs_fault_action floor = fs_fault_floor(cls, flags, kind, NULL);
         if ((int)floor <= blanket) {

@@ -320,7 +320,8 @@ static void test_on_fault_blanket_and_kind_override(void **state)
     if (!s)
         fail_msg("%s", err.msg);
     assert_int_equal(fs_fault_source_action(s, FS_FAULT_SENSOR_OPEN), FS_FAULT_DISABLE);
-    assert_int_equal(fs_fault_source_action(s, FS_FAULT_SENSOR_GLITCH), FS_FAULT_DISABLE);
+    /* a glitch is a notice: the blanket leaves it at the profile's log */
+    assert_int_equal(fs_fault_source_action(s, FS_FAULT_SENSOR_GLITCH), FS_FAULT_LOG);
     assert_int_equal(fs_fault_source_action(s, FS_FAULT_RUNAWAY), FS_FAULT_PAUSE);
     /* uncommanded heating shuts down whatever the blanket says */
     assert_int_equal(fs_fault_source_action(s, FS_FAULT_UNCOMMANDED_HEATING), FS_FAULT_SHUTDOWN);
@@ -347,6 +348,7 @@ static void test_shutdown_on_error_spellings(void **state)
         fail_msg("%s", err.msg);
     assert_int_equal(fs_fault_source_action(s, FS_FAULT_SENSOR_SHORT), FS_FAULT_DISABLE);
     assert_int_equal(fs_fault_source_action(s, FS_FAULT_NOT_HEATING), FS_FAULT_DISABLE);
+    assert_int_equal(fs_fault_source_action(s, FS_FAULT_SENSOR_GLITCH), FS_FAULT_LOG);
     assert_int_equal(fs_fault_source_action(s, FS_FAULT_UNCOMMANDED_HEATING), FS_FAULT_SHUTDOWN);
     assert_int_equal(fs_config_check_unused(fx.cfg, &err), 0);
     fs_faults_free(f);
@@ -366,6 +368,22 @@ static void test_shutdown_on_error_spellings(void **state)
         fail_msg("%s", err.msg);
     assert_int_equal(fs_fault_source_action(s, FS_FAULT_RUNOUT), FS_FAULT_SHUTDOWN);
     assert_int_equal(fs_fault_source_action(s, FS_FAULT_JAM), FS_FAULT_SHUTDOWN);
+    fs_faults_free(f);
+    cfg_fixture_free(&fx);
+
+    /* True shuts down on every fault, but not on a driver's pre-warning
+     * unless asked for by name */
+    s = add_from("[tmc2209 stepper_x]\nshutdown_on_error: True\n", "tmc2209 stepper_x",
+                 FS_FAULT_CLASS_DRIVER, FS_FAULT_SOURCE_AXIS_X, &fx, &f, &err);
+    assert_non_null(s);
+    assert_int_equal(fs_fault_source_action(s, FS_FAULT_DRIVER_ERROR), FS_FAULT_SHUTDOWN);
+    assert_int_equal(fs_fault_source_action(s, FS_FAULT_DRIVER_WARNING), FS_FAULT_WARN);
+    fs_faults_free(f);
+    cfg_fixture_free(&fx);
+    s = add_from("[extruder]\non_fault: disable\non_sensor_glitch: disable\n", "extruder",
+                 FS_FAULT_CLASS_HEATER, 0, &fx, &f, &err);
+    assert_non_null(s);
+    assert_int_equal(fs_fault_source_action(s, FS_FAULT_SENSOR_GLITCH), FS_FAULT_DISABLE);
     fs_faults_free(f);
     cfg_fixture_free(&fx);
 

@@ -397,6 +397,37 @@ static void test_third_fault_in_a_minute_escalates(void **state)
     rig_free(&r);
 }
 
+/* Glitches (policy log) are notes: they do not push a real fault up. A
+ * repeated halt goes to shutdown, not to cancel. */
+static void test_logged_glitches_do_not_count_and_halt_escalates_to_shutdown(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_init(&r, "[extruder]\n[tmc2209 stepper_x]\n");
+    struct fs_fault_source *s = rig_source(&r, "extruder", FS_FAULT_CLASS_HEATER, 0);
+    struct fs_error err = {{0}};
+    for (int i = 0; i < 5; i++) {
+        fs_fault_raise(s, FS_FAULT_SENSOR_GLITCH, "glitch %d", i);
+        assert_int_equal(fs_faults_clear(r.f, s, &err), 0);
+    }
+    fs_fault_raise(s, FS_FAULT_SENSOR_OPEN, "open");
+    assert_false(last_record(&r)->escalated);
+    assert_int_equal(last_record(&r)->action, FS_FAULT_PAUSE);
+
+    struct fs_fault_source *d =
+        rig_source(&r, "tmc2209 stepper_x", FS_FAULT_CLASS_DRIVER, FS_FAULT_SOURCE_AXIS_X);
+    for (int i = 0; i < 2; i++) {
+        fs_fault_raise(d, FS_FAULT_DRIVER_ERROR, "ot %d", i);
+        assert_int_equal(last_record(&r)->action, FS_FAULT_HALT);
+        assert_int_equal(fs_faults_clear(r.f, d, &err), 0);
+    }
+    fs_fault_raise(d, FS_FAULT_DRIVER_ERROR, "ot 2");
+    assert_true(last_record(&r)->escalated);
+    assert_int_equal(last_record(&r)->action, FS_FAULT_SHUTDOWN);
+    assert_true(fs_faults_is_shutdown(r.f));
+    rig_free(&r);
+}
+
 static void test_faults_spread_beyond_the_window_do_not_escalate(void **state)
 {
     (void)state;
@@ -477,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_duplicates_fold_into_the_active_record),
         cmocka_unit_test(test_latched_until_clear_and_clear_refused_while_bad),
         cmocka_unit_test(test_third_fault_in_a_minute_escalates),
+        cmocka_unit_test(test_logged_glitches_do_not_count_and_halt_escalates_to_shutdown),
         cmocka_unit_test(test_faults_spread_beyond_the_window_do_not_escalate),
         cmocka_unit_test(test_deferred_runs_most_severe_first),
         cmocka_unit_test(test_fault_test_raise_takes_the_real_path),
