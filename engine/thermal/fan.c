@@ -3,13 +3,16 @@
 #include "thermal/fan.h"
 
 #include <math.h>   /* isnan */
+#include <stdint.h> /* uint64_t */
 #include <stdlib.h> /* calloc, free */
 #include <string.h> /* strlen, memcpy */
 
 #include "core/error.h"     /* fs_error_set */
 #include "core/log.h"       /* fs_log */
 #include "core/reactor.h"   /* fs_reactor_*, fs_timer */
+#include "fault/fault.h"    /* fs_fault_raise */
 #include "mcu/mcu.h"        /* fs_mcu_estimated_print_time */
+#include "mcu/mcu_counter.h" /* fs_mcu_counter_* */
 #include "mcu/mcu_output.h" /* fs_mcu_output_* */
 #include "thermal/heater.h" /* fs_heater_get_temp */
 
@@ -21,6 +24,16 @@ struct fs_fan {
     struct fs_mcu_output *out;
     double speed, power;
     struct fs_timer check;
+    /* Tachometer (tach NULL when none). */
+    struct fs_mcu_counter *tach;
+    struct fs_fan_tachometer_params tp;
+    struct fs_fault_source *source;
+    double rpm;
+    double strong_since; /* print time power reached min_power; NAN below it */
+    int stalled, stall_raised;
+    int have_report;
+    double last_time;
+    uint64_t last_count;
 };
 
 void fs_fan_params_default(struct fs_fan_params *p)
@@ -83,6 +96,7 @@ struct fs_fan *fs_fan_new(struct fs_reactor *reactor, const struct fs_logger *lo
     f->p.name = f->name;
     f->reactor = reactor;
     f->log = log;
+    f->strong_since = NAN;
     fs_timer_init(&f->check, heater_fan_check, f);
     struct fs_mcu_output_params op;
     fs_mcu_output_params_default(&op);
@@ -110,6 +124,7 @@ void fs_fan_free(struct fs_fan *f)
     if (!f)
         return;
     fs_reactor_timer_cancel(f->reactor, &f->check);
+    fs_mcu_counter_free(f->tach);
     fs_mcu_output_free(f->out);
     free(f);
 }
@@ -146,8 +161,91 @@ int fs_fan_set_speed_at(struct fs_fan *f, double print_time, double speed,
     }
     if (fs_mcu_output_set(f->out, when, power, err) < 0)
         return -1;
+    /* Spin-up is timed from when the output reaches min_power. */
+    if (power < f->tp.min_power)
+        f->strong_since = NAN;
+    else if (isnan(f->strong_since))
+        f->strong_since = when;
     f->speed = speed;
     f->power = power;
     return 0;
 }
+
+/* ---- tachometer ---------------------------------------------------------- */
+
+void fs_fan_tachometer_params_default(struct fs_fan_tachometer_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->ppr = 2;
+    p->poll_interval_s = 0.0015;
+    p->min_rpm = 500.0;
+    p->min_power = 0.3;
+    p->spinup_time_s = 5.0;
+}
+
+static void check_stall(struct fs_fan *f, double report_time)
+{
+    int strong = !isnan(f->strong_since) && report_time - f->strong_since >= f->tp.spinup_time_s;
+    f->stalled = strong && f->rpm < f->tp.min_rpm;
+    if (!f->stalled) {
+        if (!strong || f->rpm >= f->tp.min_rpm)
+            f->stall_raised = 0;
+        return;
+    }
+    if (f->stall_raised)
+        return;
+    f->stall_raised = 1;
+    fs_fault_raise(f->source, FS_FAULT_FAN_STALLED,
+                   "%.0f rpm at power %.2f for %.1f s (tachometer_min_rpm %.0f)", f->rpm,
+                   f->power, report_time - f->strong_since, f->tp.min_rpm);
+}
+
+/* Level changes over the time between two reports: two per pulse. */
+static void on_tach_report(void *arg, const struct fs_mcu_counter_report *r)
+{
+    struct fs_fan *f = arg;
+    if (r->restarted || !f->have_report) {
+        f->have_report = 1;
+        f->last_time = r->time;
+        f->last_count = r->count;
+        return;
+    }
+    double dt = r->time - f->last_time;
+    if (!(dt > 0.0))
+        return;
+    double revs = (double)(r->count - f->last_count) / (2.0 * f->tp.ppr);
+    f->rpm = revs * 60.0 / dt;
+    f->last_time = r->time;
+    f->last_count = r->count;
+    check_stall(f, r->time);
+}
+
+int fs_fan_add_tachometer(struct fs_fan *f, const struct fs_fan_tachometer_params *tp,
+                          struct fs_fault_source *src, struct fs_error *err)
+{
+    if (f->tach)
+        return fs_error_set(err, "%s: already has a tachometer", f->name);
+    if (tp->ppr < 1 || !(tp->min_rpm >= 0.0) || !(tp->spinup_time_s >= 0.0))
+        return fs_error_set(err, "%s: bad tachometer parameters", f->name);
+    struct fs_mcu_counter_params cp;
+    fs_mcu_counter_params_default(&cp);
+    cp.pin = tp->pin;
+    cp.where = tp->where;
+    cp.pull_up = tp->pull_up;
+    cp.poll_time_s = tp->poll_interval_s;
+    f->tp = *tp;
+    f->tp.pin = NULL;
+    f->tp.where = NULL;
+    f->source = src;
+    /* A fan already at min_power was so since start. */
+    f->strong_since = f->power >= tp->min_power ? 0.0 : NAN;
+    f->tach = fs_mcu_counter_new(tp->mcu, f->reactor, &cp, on_tach_report, f, err);
+    if (!f->tach)
+        return fs_error_prefix(err, "%s: tachometer: ", f->name);
+    return 0;
+}
+
+int fs_fan_has_tachometer(const struct fs_fan *f) { return f->tach != NULL; }
+double fs_fan_get_rpm(const struct fs_fan *f) { return f->rpm; }
+int fs_fan_is_stalled(const struct fs_fan *f) { return f->stalled; }
 

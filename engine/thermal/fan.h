@@ -6,12 +6,21 @@
  * minimum duty) and kick_start_time (a fan starting from standstill gets
  * full power for that long first, so it spins up at low settings). Changes
  * are scheduled FS_FAN_OUTPUT_DELAY_S ahead of the MCU's clock. Fans have no
- * max_duration window: a fan left on is not a hazard. */
+ * max_duration window: a fan left on is not a hazard.
+ *
+ * A fan may have a tachometer (fs_fan_add_tachometer: tachometer_pin and
+ * friends, read by engine/sensors): its pulses are counted on the MCU and
+ * turned into rpm once a second. A fan commanded at min_power or more for
+ * spinup_time that turns slower than min_rpm has stalled: it raises
+ * fan_stalled on its fault source once, and again only after it recovered
+ * (turned fast enough or was commanded below min_power) and stalled anew.
+ * Raising is all it does: what follows is the fault policy's business. */
 #ifndef FS_FAN_H
 #define FS_FAN_H
 
 struct fs_error;
 struct fs_fan;
+struct fs_fault_source;
 struct fs_heater;
 struct fs_logger;
 struct fs_mcu;
@@ -63,5 +72,30 @@ double fs_fan_get_speed(const struct fs_fan *f);
 /* The output value the pin was last set to (speed after max_power and
  * off_below). */
 double fs_fan_get_power(const struct fs_fan *f);
+
+struct fs_fan_tachometer_params {
+    struct fs_mcu *mcu;
+    const char *pin;
+    const char *where;        /* for MCU errors, or NULL */
+    int pull_up;              /* '^' 1, '~' -1, 0 none */
+    int ppr;                  /* pulses per revolution, 2 on most fans */
+    double poll_interval_s;   /* MCU poll period; 0.0015 s counts 2 ppr to 10000 rpm */
+    double min_rpm;           /* slower than this at min_power or more: stalled */
+    double min_power;         /* 0..1: below this a slow fan is expected */
+    double spinup_time_s;     /* the fan may be slow this long after min_power */
+};
+/* ppr 2, poll 1.5 ms, min_rpm 500, min_power 0.3, spinup 5 s. */
+void fs_fan_tachometer_params_default(struct fs_fan_tachometer_params *p);
+/* Once per fan, before the MCUs are configured. src (may be NULL) is the
+ * fan's fault source, which fan_stalled is raised on. */
+int fs_fan_add_tachometer(struct fs_fan *f, const struct fs_fan_tachometer_params *tp,
+                          struct fs_fault_source *src, struct fs_error *err);
+int fs_fan_has_tachometer(const struct fs_fan *f);
+/* Measured speed from the last tachometer report; 0 before the first one
+ * and without a tachometer. */
+double fs_fan_get_rpm(const struct fs_fan *f);
+/* Commanded at min_power or more past spin-up and slower than min_rpm at
+ * the last report. */
+int fs_fan_is_stalled(const struct fs_fan *f);
 
 #endif
