@@ -15,8 +15,9 @@
 #include "sim_world_impl.h"
 
 #include <math.h>   /* ceil */
+#include <stdio.h>  /* snprintf */
 #include <stdlib.h> /* calloc, free */
-#include <string.h> /* strcmp */
+#include <string.h> /* strcmp, strlen */
 
 #define NS_PER_S 1000000000LL
 /* Beyond this, seconds no longer fit int64 nanoseconds: treat as never. */
@@ -58,6 +59,8 @@ void sim_world_free(struct sim_world *w)
         return;
     for (int i = 0; i < w->mcu_count; i++)
         sim_mcu_free(w->mcus[i]);
+    for (int i = 0; i < w->attached_count; i++)
+        w->attached[i].free_fn(w->attached[i].obj);
     sim_inject_free_state(w);
     sim_events_free(&w->events);
     free(w);
@@ -220,6 +223,27 @@ int sim_world_run_until(struct sim_world *w, int64_t t_ns, struct fs_error *err)
 int64_t sim_world_now_ns(const struct sim_world *w)
 {
     return w->now_ns;
+}
+
+int sim_world_attach(struct sim_world *w, const char *name, void *obj,
+                     void (*free_fn)(void *obj), struct fs_error *err)
+{
+    if (w->attached_count >= SIM_WORLD_ATTACHED_MAX || strlen(name) >= SIM_ATTACHED_NAME_MAX ||
+        sim_world_attached(w, name))
+        return fs_error_set(err, "sim: cannot attach '%s' to the world", name);
+    snprintf(w->attached[w->attached_count].name, SIM_ATTACHED_NAME_MAX, "%s", name);
+    w->attached[w->attached_count].obj = obj;
+    w->attached[w->attached_count].free_fn = free_fn;
+    w->attached_count++;
+    return 0;
+}
+
+void *sim_world_attached(struct sim_world *w, const char *name)
+{
+    for (int i = 0; i < w->attached_count; i++)
+        if (!strcmp(w->attached[i].name, name))
+            return w->attached[i].obj;
+    return NULL;
 }
 
 void sim_world_get_stats(const struct sim_world *w, struct sim_world_stats *out)

@@ -123,6 +123,15 @@ int sim_world_add_pin_device(struct sim_world *w, const char *mcu, const char *p
                              int pin_index, const struct sim_pin_device_ops *ops, void *arg,
                              struct fs_error *err);
 
+/* Models kept by the world (a device model's state): obj is freed with
+ * free_fn when the world is, after its MCUs, and found again by name. */
+#define SIM_WORLD_ATTACHED_MAX 8
+#define SIM_ATTACHED_NAME_MAX 32
+int sim_world_attach(struct sim_world *w, const char *name, void *obj,
+                     void (*free_fn)(void *obj), struct fs_error *err);
+/* The object attached under name, or NULL. */
+void *sim_world_attached(struct sim_world *w, const char *name);
+
 /* Sets the level an unattached input pin reads (a switch, a sensor). */
 int sim_world_set_input(struct sim_world *w, const char *mcu, const char *pin,
                         uint8_t level, struct fs_error *err);

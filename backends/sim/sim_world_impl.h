@@ -101,6 +101,12 @@ struct sim_world {
     int switch_count;
     struct sim_device_obj devices[SIM_WORLD_DEVICE_PINS_MAX];
     int device_count;
+    struct {
+        char name[SIM_ATTACHED_NAME_MAX];
+        void *obj;
+        void (*free_fn)(void *obj);
+    } attached[SIM_WORLD_ATTACHED_MAX];
+    int attached_count;
     struct sim_inject_state *inject; /* NULL until the first fault injection */
 };
 
