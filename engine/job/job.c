@@ -88,13 +88,15 @@ void fs_job_finish(struct fs_job *job, enum fs_job_state state, const char *mess
     job->journal.interrupted = 0;
 }
 
-/* An end that leaves the job resumable from its journal: the line that was
- * running (if any) is the one to run again, from the state before it. */
-static void interrupt(struct fs_job *job, const char *reason)
+/* An end that leaves the job resumable from its journal. A stop that came
+ * while a line ran (a shutdown while a move waited for room in the queue)
+ * makes that line the one to run again, from the state before it; a stop
+ * that is the line itself (M112 or RESTART in the file) does not. */
+static void interrupt(struct fs_job *job, const char *reason, int rerun_line)
 {
     if (job->state != FS_JOB_PRINTING && job->state != FS_JOB_PAUSED)
         return;
-    if (job->in_runner && job->state == FS_JOB_PRINTING) {
+    if (rerun_line && job->in_runner && job->state == FS_JOB_PRINTING) {
         job->file.position = job->journal.line_start_pos;
         job->file.line = job->journal.line_start_line;
         if (job->journal.have_line_start_state) {
@@ -108,17 +110,22 @@ static void interrupt(struct fs_job *job, const char *reason)
     fs_job_finish(job, FS_JOB_ERROR, reason);
 }
 
-void fs_job_emergency_stop(struct fs_job *job, const char *reason)
+static void emergency_stop(struct fs_job *job, const char *reason, int rerun_line)
 {
-    interrupt(job, reason);
+    interrupt(job, reason, rerun_line);
     fs_log(job->printer->log, FS_LOG_ERROR, "%s", reason);
     if (job->emergency_fn)
         job->emergency_fn(job->emergency_arg, reason);
 }
 
+void fs_job_emergency_stop(struct fs_job *job, const char *reason)
+{
+    emergency_stop(job, reason, 1);
+}
+
 void fs_job_interrupt(struct fs_job *job, const char *reason)
 {
-    interrupt(job, reason);
+    interrupt(job, reason, 0);
 }
 
 /* M112 needs no queue to drain and no state to save: it stops the job and
@@ -126,7 +133,7 @@ void fs_job_interrupt(struct fs_job *job, const char *reason)
 static int cmd_m112(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
                     struct fs_error *err)
 {
-    fs_job_emergency_stop(arg, "Emergency stop (M112)");
+    emergency_stop(arg, "Emergency stop (M112)", 0);
     return 0;
 }
 

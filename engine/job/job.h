@@ -42,6 +42,8 @@
 #ifndef FS_JOB_H
 #define FS_JOB_H
 
+#include <stddef.h> /* size_t */
+
 struct cJSON;
 struct fs_config;
 struct fs_error;
@@ -212,10 +214,17 @@ int fs_job_set_journal_dir(struct fs_job *job, const char *dir);
 /* Writes the journal now (state as it stands); -1 with err on an I/O error
  * (also reported to the console when the journal is written on its own). */
 int fs_job_write_journal(struct fs_job *job, struct fs_error *err);
+/* Whether the journal describes a job that did not end (paused, printing
+ * or interrupted): what a program start reports as a power loss. what
+ * (may be NULL) gets "name.gcode at byte 1234 (interrupted: reason)". */
+int fs_job_journal_unfinished(const struct fs_job *job, char *what, size_t size);
 /* Ends a printing or paused job because the printer is going away
  * (RESTART, FIRMWARE_RESTART): like an emergency stop without the
  * emergency handler. The journal keeps the job resumable (state
- * "interrupted"), where fs_job_cancel would mark it cancelled. */
+ * "interrupted"), where fs_job_cancel would mark it cancelled. A restart is
+ * a command, so a line running it is not run again; an emergency stop
+ * (fs_job_emergency_stop) while a line runs journals that line's start,
+ * except M112 itself. */
 void fs_job_interrupt(struct fs_job *job, const char *reason);
 /* JOB_RECOVER: continues the print the journal describes, after a restart.
  * The person first homes X and Y and gives Z (G28, or SET_KINEMATIC_POSITION

@@ -413,6 +413,39 @@ static int load_recovery(struct fs_job *job, struct recovery *r, struct fs_error
     return rc < 0 ? fs_error_prefix(err, "%s: ", path) : 0;
 }
 
+int fs_job_journal_unfinished(const struct fs_job *job, char *what, size_t size)
+{
+    char path[FS_JOB_DIR_MAX + 32];
+    struct fs_error err;
+    if (!journaling(job))
+        return 0;
+    snprintf(path, sizeof(path), "%s/" FS_JOB_JOURNAL_NAME, job->journal.dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    fclose(f);
+    char *text = read_text(path, &err);
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "state");
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(j, "file");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(file, "name");
+    const cJSON *pos = cJSON_GetObjectItemCaseSensitive(file, "position");
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(j, "reason");
+    int unfinished = cJSON_IsString(state) &&
+                     (!strcmp(state->valuestring, "paused") ||
+                      !strcmp(state->valuestring, "printing") ||
+                      !strcmp(state->valuestring, "interrupted"));
+    if (unfinished && what)
+        snprintf(what, size, "%s at byte %.0f (%s%s%s)",
+                 cJSON_IsString(name) ? name->valuestring : "?",
+                 cJSON_IsNumber(pos) ? pos->valuedouble : -1.0, state->valuestring,
+                 cJSON_IsString(reason) && reason->valuestring[0] ? ": " : "",
+                 cJSON_IsString(reason) ? reason->valuestring : "");
+    cJSON_Delete(j);
+    return unfinished;
+}
+
 static int check_file_unchanged(const struct recovery *r, struct fs_error *err)
 {
     struct stat st;

@@ -7,7 +7,7 @@
 
 #include "core/error.h"      /* fs_error_set */
 #include "gcode/gcode.h"     /* fs_gcode_register, fs_gcode_respond */
-#include "job/job.h"         /* fs_job_cancel */
+#include "job/job.h"         /* fs_job_interrupt */
 #include "mcu/mcu.h"         /* fs_mcu_identity, fs_mcu_state */
 #include "mcu/msgproto.h"    /* fs_msgproto_app, fs_msgproto_lookup */
 #include "printer/printer.h" /* struct fs_printer */
@@ -121,8 +121,10 @@ static void stop_for_restart(struct fs_printer *p, enum fs_restart_request kind,
                              struct fs_error *err)
 {
     p->restart_request = kind;
-    if (p->job && fs_job_cancel(p->job, err) < 0)
-        fs_gcode_respond_error(p->gcode, "%s", err->msg);
+    /* Interrupted, not cancelled: the job's journal stays resumable. */
+    if (p->job)
+        fs_job_interrupt(p->job, kind == FS_RESTART_FIRMWARE ? "interrupted by FIRMWARE_RESTART"
+                                                             : "interrupted by RESTART");
 }
 
 static int cmd_restart(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,

@@ -311,6 +311,7 @@ static void test_journal_follows_the_job_and_is_replaced_atomically(void **state
     j = read_journal(dir);
     assert_string_equal(journal_state(j), "cancelled");
     cJSON_Delete(j);
+    assert_int_equal(fs_job_journal_unfinished(fx.job, NULL, 0), 0);
     /* A cancelled job is not recovered. */
     assert_int_equal(fx_console(&fx, "JOB_RECOVER", err.msg, sizeof(err.msg)), -1);
     assert_non_null(strstr(err.msg, "ended (cancelled)"));
@@ -362,6 +363,9 @@ static void test_emergency_stop_journals_the_running_line(void **state)
     assert_int_equal((long)journal_position(j), LINE2_START);
     assert_string_equal(cJSON_GetObjectItem(j, "reason")->valuestring, "shutdown: MCU lost");
     cJSON_Delete(j);
+    char what[256];
+    assert_int_equal(fs_job_journal_unfinished(fx.job, what, sizeof(what)), 1);
+    assert_string_equal(what, "part.gcode at byte 9 (interrupted: shutdown: MCU lost)");
 
     /* The journal is usable: JOB_RECOVER gets as far as the machine (this
      * world has no toolhead to home). */

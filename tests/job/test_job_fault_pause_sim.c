@@ -365,9 +365,10 @@ static cJSON *read_journal(const char *dir)
     return j;
 }
 
-static void test_journal_of_a_paused_job_finishes_it_after_a_restart(void **state)
+/* stop: what ends the paused job (M112, RESTART); restart: what brings the
+ * printer back (FIRMWARE_RESTART, or nothing after RESTART). */
+static void recover_after(const char *stop, const char *restart)
 {
-    (void)state;
     struct gcode_expect expect;
     expect_file(&expect);
     char dir[] = "/tmp/failsoft-journal-XXXXXX";
@@ -382,18 +383,19 @@ static void test_journal_of_a_paused_job_finishes_it_after_a_restart(void **stat
     fs_toolhead_get_position(printer(&r)->toolhead, pos);
     double e_first = pos[3] - e_start; /* extruded before the pause */
 
-    /* An emergency stop: everything off, homing lost. */
     struct fs_error err = {{0}};
-    run(&r, "M112", &err);
-    assert_true(printer(&r)->is_shutdown);
+    if (run(&r, stop, &err) < 0)
+        fail_msg("%s: %s", stop, err.msg);
     cJSON *j = read_journal(dir);
     assert_string_equal(cJSON_GetObjectItem(j, "state")->valuestring, "interrupted");
     double head_z = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "head_position"), 2)->valuedouble;
     assert_true(fabs(head_z - (r.paused[2] + Z_LIFT)) < 1e-6);
     cJSON_Delete(j);
 
-    must_run(&r, "FIRMWARE_RESTART");
+    if (restart)
+        must_run(&r, restart);
     assert_true(printer(&r)->is_ready);
+    assert_false(printer(&r)->is_shutdown);
     assert_int_equal(fs_job_set_journal_dir(printer(&r)->job, dir), 0);
     /* Not homed yet: refused with the way forward. */
     assert_int_equal(run(&r, "JOB_RECOVER", &err), -1);
@@ -426,12 +428,26 @@ static void test_journal_of_a_paused_job_finishes_it_after_a_restart(void **stat
     assert_int_equal(system(cmd), 0);
 }
 
+/* An emergency stop: everything off on every MCU, homing lost. */
+static void test_journal_of_a_paused_job_finishes_it_after_a_shutdown(void **state)
+{
+    (void)state;
+    recover_after("M112", "FIRMWARE_RESTART");
+}
+
+static void test_journal_of_a_paused_job_finishes_it_after_restart(void **state)
+{
+    (void)state;
+    recover_after("RESTART", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fault_pause_parks_and_resume_completes_the_print),
         cmocka_unit_test(test_heaters_off_after_timeout_and_cancel_keeps_the_machine_usable),
-        cmocka_unit_test(test_journal_of_a_paused_job_finishes_it_after_a_restart),
+        cmocka_unit_test(test_journal_of_a_paused_job_finishes_it_after_a_shutdown),
+        cmocka_unit_test(test_journal_of_a_paused_job_finishes_it_after_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
