@@ -10,9 +10,12 @@
  * queue most severe first (FIFO among equals, so a fault's macro runs after
  * its own action).
  *
- * Latching is per source and kind: while a (source, kind) is latched a new
+ * Latching is per source and kind, for faults whose action switched
+ * something off (disable and above): while a (source, kind) is latched a new
  * report of it is folded into the active record (folded++, the first
- * evidence kept, nothing re-done). Escalation counts a source's unfolded
+ * evidence kept, nothing re-done). A log or warn fault is a record only: it
+ * does not latch (nothing to clear, RESUME not refused), and its repeats
+ * within escalate_window fold into it. Escalation counts a source's unfolded
  * faults whose policy is more than log (a logged glitch is a note, not a
  * fault acted on): the escalate_count-th within escalate_window seconds is
  * carried out one step more severe than its policy (a part that is cleared
@@ -452,6 +455,18 @@ void fs_fault_vraise(struct fs_fault_source *s, enum fs_fault_kind kind, const c
     }
 
     double now = fs_faults_now(f);
+    /* A log or warn fault switched nothing off and does not latch; its
+     * repeats within escalate_window fold into it so that a warning that
+     * recurs every second is one record (and one announcement) a window. */
+    if (s->policy.action[kind] <= FS_FAULT_WARN && s->note_id[kind]) {
+        struct fs_fault_record *r = fs_faults_find_record(f, s->note_id[kind]);
+        if (r && r->action <= FS_FAULT_WARN && now - r->time <= f->pc.escalate_window_s) {
+            r->folded++;
+            fs_log(f->log, FS_LOG_DEBUG, "fault: %s %s folded: %s", s->name,
+                   fs_fault_kind_name(kind), evidence);
+            return;
+        }
+    }
     struct fs_fault_record *rec = new_record(f);
     rec->id = f->next_id++;
     rec->time = now;
@@ -464,9 +479,13 @@ void fs_fault_vraise(struct fs_fault_source *s, enum fs_fault_kind kind, const c
         rec->action = escalate(rec->policy);
         rec->escalated = 1;
     }
-    rec->active = 1;
-    s->active_kinds |= 1ul << kind;
-    s->active_id[kind] = rec->id;
+    if (rec->action >= FS_FAULT_DISABLE) {
+        rec->active = 1;
+        s->active_kinds |= 1ul << kind;
+        s->active_id[kind] = rec->id;
+    } else {
+        s->note_id[kind] = rec->id;
+    }
 
     unsigned untrusted = s->ops.untrusted_axes ? s->ops.untrusted_axes(s->arg, kind) : 0;
     unsigned homed = f->actions.homed_axes ? f->actions.homed_axes(f->actions.arg) : 0;

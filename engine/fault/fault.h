@@ -181,7 +181,7 @@ struct fs_fault_record {
     enum fs_fault_action action;       /* what was done (escalation applied) */
     int escalated;
     int folded;                        /* duplicate reports folded into this one */
-    int active;                        /* latched: not cleared yet */
+    int active;                        /* latched (disable and above): not cleared yet */
     unsigned axes_valid;               /* FS_FAULT_AXIS_* still trustworthy after it */
     char capsule[FS_FAULT_PATH_MAX];   /* capsule file, "" when none was written */
     unsigned carried;                  /* bit (1 << action) per action carried out */
@@ -272,7 +272,8 @@ enum fs_fault_action fs_fault_source_action(const struct fs_fault_source *s,
                                             enum fs_fault_kind kind);
 /* fault_tolerance in seconds, or def when the section does not set it. */
 double fs_fault_source_tolerance(const struct fs_fault_source *s, double def);
-/* Latched: a fault of this source not yet cleared (any kind). */
+/* Latched: a fault of this source with an action of disable or more, not
+ * yet cleared (log and warn faults do not latch). */
 int fs_fault_source_is_faulted(const struct fs_fault_source *s);
 
 /* THE way to report a fault. src NULL (an object built without a fault

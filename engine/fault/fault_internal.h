@@ -39,6 +39,8 @@ struct fs_fault_source {
     /* Latched kinds (bit per kind) and their record ids, for folding. */
     unsigned long active_kinds;
     unsigned long active_id[FS_FAULT_KIND_COUNT];
+    /* The last log/warn record per kind (not latched; repeats fold). */
+    unsigned long note_id[FS_FAULT_KIND_COUNT];
     /* Times of this source's recent (unfolded) faults, a ring. */
     double fault_times[FS_FAULT_ESCALATE_MAX];
     int fault_time_count, fault_time_next;

@@ -182,6 +182,20 @@ static void test_log_records_only(void **state)
     assert_string_equal(r.printer.calls, "");
     assert_int_equal(r.printer.announce_count, 0);
     assert_false(fs_faults_has_work(r.f));
+    /* nothing was switched off: nothing latched, RESUME not refused */
+    assert_false(rec->active);
+    assert_false(fs_fault_source_is_faulted(s));
+    struct fs_error err = {{0}};
+    assert_int_equal(fs_faults_check_resume(r.f, &err), 0);
+    /* repeats within the window fold; after it, a new record */
+    fs_reactor_pause(&r.clock.reactor, 130.0);
+    fs_fault_raise(s, FS_FAULT_SENSOR_GLITCH, "again");
+    assert_int_equal(fs_faults_record_count(r.f), 1);
+    assert_int_equal(rec->folded, 1);
+    fs_reactor_pause(&r.clock.reactor, 161.0);
+    fs_fault_raise(s, FS_FAULT_SENSOR_GLITCH, "later");
+    assert_int_equal(fs_faults_record_count(r.f), 2);
+    assert_string_equal(last_record(&r)->evidence, "later");
     rig_free(&r);
 }
 
@@ -197,6 +211,9 @@ static void test_warn_announces(void **state)
     assert_string_equal(r.printer.announced[0], "!! fault: temperature_sensor electronics "
                                                 "over_temperature: 71.0 C above max_temp 70 -> warn");
     assert_string_equal(r.printer.calls, "");
+    fs_fault_raise(s, FS_FAULT_OVER_TEMPERATURE, "71.5 C above max_temp 70");
+    assert_int_equal(r.printer.announce_count, 1);
+    assert_int_equal(last_record(&r)->folded, 1);
     rig_free(&r);
 }
 
