@@ -59,6 +59,9 @@ int fs_toolhead_is_halted(const struct fs_toolhead *th);
 typedef int (*fs_toolhead_motion_check_fn)(void *arg, struct fs_error *err);
 void fs_toolhead_set_motion_check(struct fs_toolhead *th, fs_toolhead_motion_check_fn fn,
                                   void *arg);
+/* 0 when a move would be accepted now as far as halts and the gate go;
+ * else -1 with their error (homing asks before it forgets the axis). */
+int fs_toolhead_check_motion(const struct fs_toolhead *th, struct fs_error *err);
 
 /* Called first inside fs_toolhead_halt_now (before the steppers are hung
  * on the halt trsyncs), for a module that holds steppers on a trsync of its

@@ -513,6 +513,9 @@ static int home_axis(struct fs_homing *h, int axis, struct fs_error *err)
 
 int fs_homing_home_axes(struct fs_homing *h, unsigned axes, struct fs_error *err)
 {
+    /* Refused homing must not cost the axes their homing. */
+    if (fs_toolhead_check_motion(h->th, err) < 0)
+        return -1;
     for (int axis = 0; axis < 3; axis++)
         if ((axes & (1u << axis)) && home_axis(h, axis, err) < 0)
             return -1;

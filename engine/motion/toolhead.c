@@ -170,6 +170,15 @@ void fs_toolhead_set_motion_check(struct fs_toolhead *th, fs_toolhead_motion_che
     th->motion_check_arg = arg;
 }
 
+int fs_toolhead_check_motion(const struct fs_toolhead *th, struct fs_error *err)
+{
+    if (fs_toolhead_halt_error(th, err) < 0)
+        return -1;
+    if (th->motion_check && th->motion_check(th->motion_check_arg, err) < 0)
+        return -1;
+    return 0;
+}
+
 int fs_toolhead_on_halt(struct fs_toolhead *th, fs_toolhead_halt_fn fn, void *arg,
                         struct fs_error *err)
 {
@@ -434,9 +443,7 @@ static void raise_out_of_range(struct fs_toolhead *th, const double pos[4])
 static int queue_move(struct fs_toolhead *th, const double pos[4], double speed, int checked,
                       struct fs_error *err)
 {
-    if (fs_toolhead_halt_error(th, err) < 0 || take_pending_error(th, err) < 0)
-        return -1;
-    if (th->motion_check && th->motion_check(th->motion_check_arg, err) < 0)
+    if (fs_toolhead_check_motion(th, err) < 0 || take_pending_error(th, err) < 0)
         return -1;
     if (!(speed > 0.0))
         return fs_error_set(err, "Invalid speed %.3f mm/s: must be above 0", speed);

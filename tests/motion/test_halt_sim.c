@@ -397,6 +397,103 @@ static void test_halt_stops_the_main_board_and_the_toolboard(void **state)
     destroy(&r);
 }
 
+struct gate {
+    int closed;
+    int asked;
+};
+
+static int check_gate(void *arg, struct fs_error *err)
+{
+    struct gate *g = arg;
+    g->asked++;
+    if (!g->closed)
+        return 0;
+    return fs_error_set(err, "motion refused: fault 'test' not acknowledged (FAULT_ACK)");
+}
+
+/* The fault module's gate: while it says no, every move and homing is
+ * refused with its words and nothing moves; once it says yes, motion is
+ * as before. */
+static void test_motion_check_refuses_moves_while_it_says_no(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r, cartesian_cfg, NULL, 0);
+    struct fs_toolhead *th = r.printer.toolhead;
+    ok(&r, "G28");
+    ok(&r, "G1 X10 Y10 F6000");
+    ok(&r, "M400");
+    static struct gate g;
+    g.closed = 1;
+    fs_toolhead_set_motion_check(th, check_gate, &g);
+    assert_int_equal(run(&r, "G1 X50"), -1);
+    assert_non_null(strstr(r.err.msg, "not acknowledged (FAULT_ACK)"));
+    assert_int_equal(run(&r, "G28 X"), -1);
+    assert_non_null(strstr(r.err.msg, "not acknowledged (FAULT_ACK)"));
+    assert_true(g.asked >= 2);
+    assert_int_equal(fs_toolhead_homed_axes(th), 0x7); /* a refused G28 keeps homing */
+    sim_host_run_for(&r.host, 1.0);
+    double plant[4];
+    sim_printer_position(&r.sp, r.host.world, plant);
+    assert_near(plant[0], 10.0, STEP_XY / 2 + 1e-9, "X held");
+    g.closed = 0;
+    ok(&r, "G1 X50");
+    ok(&r, "M400");
+    sim_printer_position(&r.sp, r.host.world, plant);
+    assert_near(plant[0], 50.0, STEP_XY / 2 + 1e-9, "X moved");
+    fs_toolhead_set_motion_check(th, NULL, NULL);
+    assert_int_equal(r.shutdowns, 0);
+    destroy(&r);
+}
+
+/* The toolboard stops answering just before the halt: the main board's
+ * motors stop and are read back; the extruder's position cannot be, which
+ * the finish says, and the machine keeps its homing (the extruder is no
+ * axis) and moves on the main board. */
+static void test_halt_with_the_toolboard_cut_off_still_stops_the_main_board(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r, NULL, FS_SOURCE_DIR "/scenarios/configs/demo_cartesian.cfg", 1);
+    struct fs_toolhead *th = r.printer.toolhead;
+    ok(&r, "M109 S210");
+    ok(&r, "G28");
+    ok(&r, "G1 X20 Y20 Z0.3 F6000");
+    ok(&r, "G1 X170 E5 F1800");
+    sim_host_run_for(&r.host, 1.0);
+    sim_world_wire_set_cut(r.host.world, "toolboard", SIM_WIRE_TO_MCU, 1);
+    sim_world_wire_set_cut(r.host.world, "toolboard", SIM_WIRE_TO_HOST, 1);
+    double t_halt = sim_host_now(&r.host);
+    fs_toolhead_halt_now_for(th, "toolboard lost");
+    double x_stop = -1.0, last_x = -1.0;
+    for (int i = 0; i < 100; i++) {
+        sim_host_run_for(&r.host, 0.0001);
+        double pos[4];
+        sim_printer_position(&r.sp, r.host.world, pos);
+        if (pos[0] != last_x) {
+            last_x = pos[0];
+            x_stop = sim_host_now(&r.host);
+        }
+    }
+    assert_true(x_stop - t_halt < STOP_LATENCY_MAX_S);
+    struct fs_error err = {{0}};
+    assert_int_equal(fs_toolhead_halt_finish(th, 0, &err), -1);
+    assert_non_null(strstr(err.msg, "halt: position of extruder not read back"));
+    assert_false(fs_toolhead_is_halted(th));
+    assert_int_equal(fs_toolhead_homed_axes(th), 0x7);
+    double engine[4], plant[4];
+    fs_toolhead_get_position(th, engine);
+    sim_printer_position(&r.sp, r.host.world, plant);
+    assert_near(engine[0], plant[0], STEP_XY / 2 + 1e-9, "X");
+    ok(&r, "G1 X50 Y30 F6000");
+    ok(&r, "M400");
+    sim_printer_position(&r.sp, r.host.world, plant);
+    assert_near(plant[0], 50.0, STEP_XY / 2 + 1e-9, "X after");
+    assert_near(plant[1], 30.0, STEP_XY / 2 + 1e-9, "Y after");
+    assert_false(sim_world_mcu_is_shutdown(r.host.world, "mcu"));
+    destroy(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +501,8 @@ int main(void)
         cmocka_unit_test(test_halt_releases_gcode_waiting_for_the_planner),
         cmocka_unit_test(test_halt_during_homing_stops_the_pass_without_an_mcu_shutdown),
         cmocka_unit_test(test_halt_stops_the_main_board_and_the_toolboard),
+        cmocka_unit_test(test_halt_with_the_toolboard_cut_off_still_stops_the_main_board),
+        cmocka_unit_test(test_motion_check_refuses_moves_while_it_says_no),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
