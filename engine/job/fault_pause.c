@@ -282,13 +282,19 @@ int fs_job_fault_resume(struct fs_job *job, double velocity, struct fs_error *er
 {
     const struct fs_job_park *park = &job->fault.park;
     fs_reactor_timer_cancel(job->reactor, &job->fault.heaters_off_timer);
-    if (fs_job_reheat(job, &job->fault.saved, "RESUME", err) < 0)
-        return fs_error_prefix(err, "reheating: ");
     const double *p = job->fault.paused_pos;
     double travel_z = fmin(p[2] + park->z_lift, fs_job_z_max(job));
-    if (fs_job_return_head(job, p, travel_z, velocity, park->z_speed, err) < 0)
-        return fs_error_prefix(err, "moving back: ");
-    return fs_gcode_run_line(job->gcode,
-                             "RESTORE_GCODE_STATE NAME=" PAUSE_STATE_NAME " MOVE=0", "RESUME",
-                             err);
+    if (fs_job_reheat(job, &job->fault.saved, "RESUME", err) < 0) {
+        fs_error_prefix(err, "reheating: ");
+    } else if (fs_job_return_head(job, p, travel_z, velocity, park->z_speed, err) < 0) {
+        fs_error_prefix(err, "moving back: ");
+    } else {
+        return fs_gcode_run_line(job->gcode,
+                                 "RESTORE_GCODE_STATE NAME=" PAUSE_STATE_NAME " MOVE=0",
+                                 "RESUME", err);
+    }
+    /* Still paused: the heaters this resume switched on must not stay on
+     * longer than the pause policy allows. */
+    heaters_follow_policy(job, park);
+    return -1;
 }

@@ -153,6 +153,39 @@ static void test_hold_between_lines_waits_and_release_goes_on(void **state)
     fx_teardown(&fx);
 }
 
+static int still_faulted(void *arg, struct fs_error *err)
+{
+    int *latched = arg;
+    return *latched ? fs_error_set(err, "extruder: sensor_open is active (FAULT_CLEAR first)")
+                    : 0;
+}
+
+static void test_resume_is_refused_while_the_fault_is_latched(void **state)
+{
+    (void)state;
+    struct job_fixture fx;
+    struct faulting_line fl;
+    fx_setup(&fx, NULL);
+    int latched = 1;
+    fs_job_set_resume_check(fx.job, still_faulted, &latched);
+    start_file(&fx, &fl, 1);
+    assert_int_equal(fs_job_run(fx.job, 100), 2);
+    struct fs_job_park park = park_with_idle(0);
+    struct fs_error err = {{0}};
+    assert_int_equal(fs_job_fault_pause(fx.job, &park, &err), 0);
+    char msg[256];
+    assert_int_equal(fx_console(&fx, "RESUME", msg, sizeof(msg)), -1);
+    assert_non_null(strstr(msg, "RESUME: extruder: sensor_open is active"));
+    assert_true(fs_job_paused_by_fault(fx.job));
+    assert_int_equal(fx_count_calls(&fx, "RESTORE_GCODE_STATE"), 0);
+    latched = 0; /* FAULT_CLEAR */
+    assert_int_equal(fx_console(&fx, "RESUME", msg, sizeof(msg)), 0);
+    assert_int_equal(fs_job_run(fx.job, 100), 2);
+    assert_int_equal(fs_job_state(fx.job), FS_JOB_COMPLETE);
+    assert_int_equal(fl.calls, 2);
+    fx_teardown(&fx);
+}
+
 /* ---- idle timeout in a fault pause ---- */
 
 static void setup_idle(struct job_fixture *fx, double timeout_s)
@@ -399,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_failed_line_under_a_hold_runs_again_after_resume),
         cmocka_unit_test(test_release_without_pause_makes_the_failure_a_job_error),
         cmocka_unit_test(test_hold_between_lines_waits_and_release_goes_on),
+        cmocka_unit_test(test_resume_is_refused_while_the_fault_is_latched),
         cmocka_unit_test(test_fault_pause_suspends_the_idle_timeout),
         cmocka_unit_test(test_fault_pause_idle_timeout_is_announced_and_kept),
         cmocka_unit_test(test_journal_follows_the_job_and_is_replaced_atomically),
