@@ -27,6 +27,7 @@
 #include "config/config.h"     /* fs_config_load */
 #include "core/error.h"        /* struct fs_error */
 #include "core/reactor.h"      /* fs_timer */
+#include "fault/fault.h"       /* fs_faults_run_deferred */
 #include "gcode/gcode.h"       /* fs_gcode_set_output */
 #include "gcode_expect.h"      /* gcode_expect_file */
 #include "job/job.h"           /* fs_job_* */
@@ -69,11 +70,17 @@ static struct fs_printer *printer(struct rig *r)
     return sim_session_printer(r->s);
 }
 
+/* A console line, then the fault work it caused, as the program loop
+ * would. */
 static int run(struct rig *r, const char *line, struct fs_error *err)
 {
     if (printer(r)->gcode)
         fs_gcode_set_output(printer(r)->gcode, capture, r);
-    return sim_session_run_line(r->s, line, err);
+    int rc = sim_session_run_line(r->s, line, err);
+    struct fs_faults *faults = printer(r)->faults;
+    while (faults && !printer(r)->is_shutdown && fs_faults_has_work(faults))
+        fs_faults_run_deferred(faults);
+    return rc;
 }
 
 static void must_run(struct rig *r, const char *line)
@@ -169,6 +176,11 @@ static void run_until(struct rig *r, double until)
         double now = now_s(r);
         if (until > 0 && now >= until)
             break;
+        struct fs_faults *faults = printer(r)->faults;
+        if (faults && fs_faults_has_work(faults)) {
+            fs_faults_run_deferred(faults);
+            continue;
+        }
         if (fs_job_has_work(printer(r)->job)) {
             fs_job_run(printer(r)->job, 256);
             continue;
@@ -428,6 +440,47 @@ static void recover_after(const char *stop, const char *restart)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The whole path: a fault raised on the extruder (FAULT_TEST goes where a
+ * real sensor fault goes) under the failsoft profile disables the hotend and
+ * pauses through the fault module; the job parks as [fault_policy] says;
+ * RESUME is refused until FAULT_CLEAR; then the print completes. */
+static void test_extruder_fault_pauses_and_the_print_completes_after_clear(void **state)
+{
+    (void)state;
+    struct gcode_expect expect;
+    expect_file(&expect);
+    struct rig r;
+    rig_open(&r);
+    double pos[4];
+    fs_toolhead_get_position(printer(&r)->toolhead, pos);
+    double e_start = pos[3];
+    must_run(&r, "SDCARD_PRINT_FILE FILENAME=" GCODE_NAME);
+    run_for(&r, PAUSE_AFTER_S);
+    double hotend = heater_target(&r, "extruder"), bed = heater_target(&r, "heater_bed");
+    must_run(&r, "FAULT_TEST SOURCE=extruder KIND=sensor_open");
+    struct fs_job *job = printer(&r)->job;
+    assert_int_equal(fs_job_state(job), FS_JOB_PAUSED);
+    assert_true(fs_job_paused_by_fault(job));
+    assert_float_equal(heater_target(&r, "extruder"), 0.0, 1e-9);
+    assert_float_equal(heater_target(&r, "heater_bed"), bed, 1e-9);
+    struct fs_toolhead_status st;
+    fs_toolhead_get_status(printer(&r)->toolhead, &st);
+    assert_string_equal(st.homed, "xyz");
+
+    struct fs_error err = {{0}};
+    assert_int_equal(run(&r, "RESUME", &err), -1);
+    assert_int_equal(fs_job_state(job), FS_JOB_PAUSED);
+    must_run(&r, "FAULT_CLEAR SOURCE=extruder");
+    r.out[0] = '\0';
+    must_run(&r, "RESUME");
+    char announce[64];
+    snprintf(announce, sizeof(announce), "// RESUME: heating extruder to %.0f C", hotend);
+    assert_non_null(strstr(r.out, announce));
+    run_to_end(&r);
+    assert_job_matches_the_file(&r, &expect, 0.0, e_start);
+    rig_close(&r);
+}
+
 /* An emergency stop: everything off on every MCU, homing lost. */
 static void test_journal_of_a_paused_job_finishes_it_after_a_shutdown(void **state)
 {
@@ -446,6 +499,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fault_pause_parks_and_resume_completes_the_print),
         cmocka_unit_test(test_heaters_off_after_timeout_and_cancel_keeps_the_machine_usable),
+        cmocka_unit_test(test_extruder_fault_pauses_and_the_print_completes_after_clear),
         cmocka_unit_test(test_journal_of_a_paused_job_finishes_it_after_a_shutdown),
         cmocka_unit_test(test_journal_of_a_paused_job_finishes_it_after_restart),
     };
