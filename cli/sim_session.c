@@ -12,6 +12,7 @@
 #include "core/error.h"        /* struct fs_error */
 #include "core/log.h"          /* struct fs_logger */
 #include "core/reactor.h"      /* fs_timer */
+#include "fault/fault.h"       /* fs_faults_run_deferred */
 #include "gcode/gcode.h"       /* fs_gcode_set_output */
 #include "job/job.h"           /* fs_job_* */
 #include "motion/gcode_move.h" /* fs_gcode_move_get_position */
@@ -28,6 +29,9 @@
 #define HOLD_SETTLED_C 1.0
 #define MAX_TRACKED_HEATERS 8
 #define START_TIMEOUT_S 5.0
+/* With nothing to run, the world advances in steps this long so that a
+ * stop condition is seen soon after it becomes true. */
+#define IDLE_STEP_S 0.05
 
 /* How well each heater holds its target, seen from the plant: after the
  * block first comes within HOLD_SETTLED_C of a new target, the largest
@@ -51,6 +55,8 @@ struct sim_session {
     double e_start;
     struct fs_timer hold_timer;
     struct hold_tracker hold[MAX_TRACKED_HEATERS];
+    FILE *progress_out; /* the running print's progress bar, or NULL */
+    double next_draw;
 };
 
 static double wall_now(void)
@@ -201,8 +207,8 @@ static void draw_progress(struct sim_session *s, FILE *out, double fraction)
     fflush(out);
 }
 
-int sim_session_print(struct sim_session *s, const char *gcode_path, FILE *progress_out,
-                      struct fs_error *err)
+int sim_session_start_print(struct sim_session *s, const char *gcode_path, FILE *progress_out,
+                            struct fs_error *err)
 {
     struct fs_job *job = s->printer.job;
     if (fs_job_select_path(job, gcode_path, err) < 0)
@@ -212,27 +218,69 @@ int sim_session_print(struct sim_session *s, const char *gcode_path, FILE *progr
     s->e_start = pos[3];
     s->start_sim = sim_host_now(&s->host);
     s->start_wall = wall_now();
+    s->progress_out = progress_out;
+    s->next_draw = s->start_wall;
     for (int i = 0; i < MAX_TRACKED_HEATERS; i++)
         s->hold[i] = (struct hold_tracker){0.0, 0, NAN};
     fs_reactor_timer_set(&s->host.reactor, &s->hold_timer, s->start_sim);
-    if (fs_job_start(job, err) < 0)
-        return -1;
-    double next_draw = s->start_wall;
-    while (fs_job_has_work(job) && !s->printer.is_shutdown &&
-           s->printer.restart_request == FS_RESTART_NONE) {
+    return fs_job_start(job, err);
+}
+
+static int printer_stopped(const struct sim_session *s)
+{
+    return s->printer.is_shutdown || s->printer.restart_request != FS_RESTART_NONE ||
+           !s->printer.job;
+}
+
+/* One turn of the program loop: fault work first (a pause must park before
+ * another line runs), then file lines, else the world runs on for a while.
+ * Returns 0 when there is nothing left to do before `until`. */
+static int session_turn(struct sim_session *s, double until)
+{
+    struct fs_faults *faults = s->printer.faults;
+    if (faults && fs_faults_has_work(faults)) {
+        fs_faults_run_deferred(faults);
+        return 1;
+    }
+    struct fs_job *job = s->printer.job;
+    if (fs_job_has_work(job)) {
         fs_job_run(job, LINES_PER_TURN);
-        if (progress_out && wall_now() >= next_draw) {
+        if (s->progress_out && wall_now() >= s->next_draw) {
             struct fs_job_status st;
             fs_job_get_status(job, &st);
-            draw_progress(s, progress_out, st.progress);
-            next_draw = wall_now() + PROGRESS_INTERVAL_S;
+            draw_progress(s, s->progress_out, st.progress);
+            s->next_draw = wall_now() + PROGRESS_INTERVAL_S;
         }
+        return 1;
     }
-    if (!s->printer.is_shutdown && s->printer.restart_request == FS_RESTART_NONE)
+    double now = sim_host_now(&s->host);
+    if (isinf(until) || now >= until)
+        return 0;
+    double step = now + IDLE_STEP_S;
+    fs_reactor_pause(&s->host.reactor, step < until ? step : until);
+    return 1;
+}
+
+int sim_session_run(struct sim_session *s, double until, sim_session_stop_fn stop, void *arg,
+                    struct fs_error *err)
+{
+    while (!printer_stopped(s) && sim_host_now(&s->host) < until) {
+        if (stop && stop(arg, s))
+            break;
+        if (!session_turn(s, until))
+            break;
+    }
+    return honour_restart(s, err);
+}
+
+int sim_session_finish_print(struct sim_session *s, struct fs_error *err)
+{
+    if (!printer_stopped(s))
         fs_toolhead_wait_moves(s->printer.toolhead);
-    if (progress_out) {
-        draw_progress(s, progress_out, 1.0);
-        fputc('\n', progress_out);
+    if (s->progress_out) {
+        draw_progress(s, s->progress_out, 1.0);
+        fputc('\n', s->progress_out);
+        s->progress_out = NULL;
     }
     s->end_sim = sim_host_now(&s->host);
     s->end_wall = wall_now();
@@ -242,9 +290,28 @@ int sim_session_print(struct sim_session *s, const char *gcode_path, FILE *progr
     return honour_restart(s, err) < 0 ? -1 : 0;
 }
 
+int sim_session_print(struct sim_session *s, const char *gcode_path, FILE *progress_out,
+                      struct fs_error *err)
+{
+    if (sim_session_start_print(s, gcode_path, progress_out, err) < 0)
+        return -1;
+    /* Until the file ends or the job stops: a paused job ends this run too
+     * (nothing would resume it). */
+    if (sim_session_run(s, INFINITY, NULL, NULL, err) < 0)
+        return -1;
+    return sim_session_finish_print(s, err);
+}
+
+double sim_session_now(const struct sim_session *s) { return sim_host_now(&s->host); }
+
 int sim_session_run_line(struct sim_session *s, const char *line, struct fs_error *err)
 {
-    if (fs_printer_run_console_line(&s->printer, line, "console", err) < 0)
+    int rc = fs_printer_run_console_line(&s->printer, line, "console", err);
+    /* A fault the line raised is handled before the next line, as the
+     * program loop would. */
+    while (s->printer.faults && fs_faults_has_work(s->printer.faults))
+        fs_faults_run_deferred(s->printer.faults);
+    if (rc < 0)
         return -1;
     return honour_restart(s, err);
 }
@@ -323,7 +390,20 @@ cJSON *sim_session_report(struct sim_session *s)
         cJSON_AddNumberToObject(steppers, fs_toolhead_stepper_name(p->toolhead, i),
                                 (double)fs_toolhead_stepper_steps(p->toolhead, i));
     add_heaters(s, r);
-    cJSON_AddItemToObject(r, "faults", cJSON_CreateArray());
+    cJSON *faults = cJSON_AddArrayToObject(r, "faults");
+    for (int i = 0; p->faults && faults && i < fs_faults_record_count(p->faults); i++) {
+        const struct fs_fault_record *rec = fs_faults_record_at(p->faults, i);
+        cJSON *f = cJSON_CreateObject();
+        if (!f)
+            break;
+        cJSON_AddStringToObject(f, "source", rec->source);
+        cJSON_AddStringToObject(f, "kind", fs_fault_kind_name(rec->kind));
+        cJSON_AddStringToObject(f, "action", fs_fault_action_name(rec->action));
+        cJSON_AddStringToObject(f, "evidence", rec->evidence);
+        cJSON_AddNumberToObject(f, "time_s", rec->time - s->start_sim);
+        cJSON_AddBoolToObject(f, "active", rec->active);
+        cJSON_AddItemToArray(faults, f);
+    }
     return r;
 }
 

@@ -27,6 +27,22 @@ void sim_session_close(struct sim_session *s);
  * cannot be started, or when a RESTART in it left the printer not ready. */
 int sim_session_print(struct sim_session *s, const char *gcode_path, FILE *progress_out,
                       struct fs_error *err);
+/* The same in steps, for tests and scenarios that act during a print:
+ * start the file, run the program loop (fault work, file lines, the world)
+ * until host time `until` (checked between turns of at most 256 lines;
+ * INFINITY: until the job and the fault module have nothing left to run,
+ * e.g. the print completed or paused) or until stop returns non-zero, then
+ * finish (wait for the moves, close the report's clock). A paused job
+ * keeps its file between runs; RESUME through sim_session_run_line. */
+typedef int (*sim_session_stop_fn)(void *arg, struct sim_session *s);
+int sim_session_start_print(struct sim_session *s, const char *gcode_path, FILE *progress_out,
+                            struct fs_error *err);
+int sim_session_run(struct sim_session *s, double until, sim_session_stop_fn stop, void *arg,
+                    struct fs_error *err);
+int sim_session_finish_print(struct sim_session *s, struct fs_error *err);
+/* Host time in the simulation (seconds). */
+double sim_session_now(const struct sim_session *s);
+
 /* One console line, as a person would type it. RESTART and
  * FIRMWARE_RESTART rebuild the printer before this returns (-1 with the
  * reason when the rebuilt printer is not ready, e.g. a changed MCU

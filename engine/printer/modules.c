@@ -18,13 +18,18 @@
 #include "motion/homing.h"    /* fs_homing_new */
 #include "motion/toolhead.h"  /* fs_toolhead_new */
 #include "printer/printer.h"  /* struct fs_printer */
+#include "fault/fault.h"      /* fs_fault_raise */
+#include "printer/fault_actions.h" /* fs_printer_faults_* */
+#include "printer/mcu_recovery.h" /* fs_printer_mcu_recovery_register */
 #include "printer/printer_gcode.h" /* fs_printer_gcode_register */
 #include "printer/status.h"   /* fs_printer_status_lookup */
 #include "thermal/heaters.h"  /* fs_heaters_new */
 
+/* M112 is a fault like any other, with a floor no policy can lower. */
 static void on_emergency(void *arg, const char *reason)
 {
-    fs_printer_shutdown(arg, reason);
+    struct fs_printer *p = arg;
+    fs_fault_raise(p->printer_fault_source, FS_FAULT_EMERGENCY_STOP, "%s", reason);
 }
 
 static int add_macros(struct fs_printer *p, struct fs_error *err)
@@ -56,6 +61,8 @@ static int add_macros(struct fs_printer *p, struct fs_error *err)
 
 int fs_printer_modules_init(struct fs_printer *p, struct fs_error *err)
 {
+    if (fs_printer_faults_init(p, err) < 0)
+        return -1;
     p->heaters = fs_heaters_new(p, err);
     if (!p->heaters)
         return -1;
@@ -76,9 +83,10 @@ int fs_printer_modules_init(struct fs_printer *p, struct fs_error *err)
     if (fs_job_config_read(p->config, &jc, err) < 0 || fs_job_new(p, &jc, &p->job, err) < 0)
         return -1;
     fs_job_set_emergency_handler(p->job, on_emergency, p);
-    if (fs_printer_gcode_register(p, err) < 0)
+    if (fs_printer_gcode_register(p, err) < 0 || fs_printer_mcu_recovery_register(p, err) < 0 ||
+        add_macros(p, err) < 0)
         return -1;
-    return add_macros(p, err);
+    return fs_printer_faults_connect(p, err);
 }
 
 int fs_printer_modules_ready(struct fs_printer *p, struct fs_error *err)
@@ -111,6 +119,7 @@ void fs_printer_modules_free(struct fs_printer *p)
     fs_homing_free(p->homing);
     fs_toolhead_free(p->toolhead);
     fs_heaters_free(p->heaters);
+    fs_printer_faults_free(p);
     p->job = NULL;
     p->firmware_retraction = NULL;
     p->gcode_move = NULL;

@@ -8,8 +8,11 @@
 #include "core/error.h"        /* fs_error_set */
 #include "core/log.h"          /* fs_log */
 #include "gcode/gcode.h"       /* fs_gcode_new */
+#include "fault/fault.h"       /* fs_fault_raise */
 #include "mcu/mcu.h"           /* fs_mcu_new */
 #include "motion/stepper.h"    /* fs_stepsync_new, fs_stepsync_set_reactor */
+#include "printer/fault_actions.h" /* fs_printer_mcu_fault_source */
+#include "printer/mcu_recovery.h" /* fs_printer_mcu_heaters_off */
 #include "printer/modules.h"   /* fs_printer_modules_init */
 
 #define DEFAULT_BAUD 250000
@@ -132,31 +135,42 @@ void fs_printer_shutdown(struct fs_printer *p, const char *reason)
     fs_printer_modules_shutdown(p, reason);
 }
 
+/* What an MCU reports is a fault of that MCU; the fault module decides
+ * what happens (its floor: that MCU's outputs count as off, halt when it
+ * steps an axis, pause otherwise). */
 static void on_mcu_event(void *arg, struct fs_mcu *m, enum fs_mcu_event event,
                          const char *detail, double eventtime)
 {
     (void)eventtime;
     struct fs_printer *p = arg;
-    char reason[256];
     for (int i = 0; i < p->mcu_count; i++)
         if (p->mcus[i] == m && event == FS_MCU_EVENT_LOST)
             p->mcu_lost_mask |= 1u << i;
         else if (p->mcus[i] == m && event == FS_MCU_EVENT_RECOVERED)
             p->mcu_lost_mask &= ~(1u << i);
+    struct fs_fault_source *src = fs_printer_mcu_fault_source(p, m);
     switch (event) {
     case FS_MCU_EVENT_SHUTDOWN:
-        snprintf(reason, sizeof(reason), "MCU '%s' shutdown: %s", fs_mcu_name(m), detail);
+        /* The MCU stopped on our own emergency_stop: not a new fault. */
+        if (p->is_shutdown)
+            return;
+        fs_printer_mcu_heaters_off(p, m);
+        fs_fault_raise(src, FS_FAULT_MCU_SHUTDOWN, "MCU '%s' shutdown: %s", fs_mcu_name(m),
+                       detail);
         break;
     case FS_MCU_EVENT_LOST:
-        snprintf(reason, sizeof(reason), "Lost communication with MCU '%s'", fs_mcu_name(m));
+        fs_printer_mcu_heaters_off(p, m);
+        fs_fault_raise(src, FS_FAULT_COMM_LOST, "Lost communication with MCU '%s'%s%s",
+                       fs_mcu_name(m), detail && detail[0] ? ": " : "", detail ? detail : "");
         break;
     case FS_MCU_EVENT_RESTARTED:
-        snprintf(reason, sizeof(reason), "MCU '%s' restarted on its own", fs_mcu_name(m));
+        fs_printer_mcu_heaters_off(p, m);
+        fs_fault_raise(src, FS_FAULT_MCU_RESET, "MCU '%s' restarted on its own%s%s",
+                       fs_mcu_name(m), detail && detail[0] ? ": " : "", detail ? detail : "");
         break;
     default:
         return;
     }
-    fs_printer_shutdown(p, reason);
 }
 
 int fs_printer_start(struct fs_printer *p, double timeout_s, struct fs_error *err)

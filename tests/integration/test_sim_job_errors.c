@@ -17,6 +17,8 @@
 #include "core/error.h"      /* struct fs_error */
 #include "motion/toolhead.h" /* fs_toolhead_get_status */
 #include "printer/printer.h" /* struct fs_printer */
+#include "fault/fault.h"      /* fs_faults_record_at */
+#include "job/job.h"         /* fs_job_get_status */
 #include "sim_printer.h"     /* sim_printer_position */
 #include "sim_session.h"     /* sim_session_* */
 
@@ -30,7 +32,10 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
-static void test_move_out_of_range_ends_the_job_and_the_machine_stays_usable(void **state)
+/* Under the default profile (failsoft) a move out of range is a fault of
+ * the toolhead whose action is pause: the job stops before the refused
+ * move, with the file kept so a person can decide (here: cancel). */
+static void test_move_out_of_range_pauses_the_job_and_the_machine_stays_usable(void **state)
 {
     (void)state;
     char dir[] = "/tmp/failsoft-job-XXXXXX";
@@ -48,17 +53,29 @@ static void test_move_out_of_range_ends_the_job_and_the_machine_stays_usable(voi
         fail_msg("%s", err.msg);
     assert_int_equal(sim_session_print(s, path, NULL, &err), 0);
     cJSON *r = sim_session_report(s);
-    assert_string_equal(cJSON_GetObjectItem(r, "state")->valuestring, "error");
-    const char *msg = cJSON_GetObjectItem(r, "message")->valuestring;
-    assert_non_null(strstr(msg, "too-far.gcode:4"));
-    assert_non_null(strstr(msg, "Move out of range"));
+    assert_string_equal(cJSON_GetObjectItem(r, "state")->valuestring, "paused");
+    struct fs_printer *p = sim_session_printer(s);
+    const struct fs_fault_record *rec = NULL;
+    for (int i = 0; i < fs_faults_record_count(p->faults); i++)
+        if (fs_faults_record_at(p->faults, i)->kind == FS_FAULT_MOVE_OUT_OF_RANGE)
+            rec = fs_faults_record_at(p->faults, i);
+    assert_non_null(rec);
+    assert_string_equal(rec->source, "toolhead");
+    assert_int_equal(rec->action, FS_FAULT_PAUSE);
+    print_message("fault: %s\n", rec->evidence);
+    assert_non_null(strstr(rec->evidence, "500"));
     /* It stopped before the refused move: the last line never ran. */
     const cJSON *th = cJSON_GetObjectItem(r, "toolhead_position");
     assert_true(fabs(cJSON_GetArrayItem(th, 0)->valuedouble - 50.0) < 1e-9);
     cJSON_Delete(r);
 
-    /* Still homed, still usable: a console move goes where it is told. */
-    struct fs_printer *p = sim_session_printer(s);
+    /* The person cancels; still homed, still usable: a console move goes
+     * where it is told. */
+    if (sim_session_run_line(s, "CANCEL_PRINT", &err) < 0)
+        fail_msg("%s", err.msg);
+    struct fs_job_status js;
+    fs_job_get_status(p->job, &js);
+    assert_int_equal(js.state, FS_JOB_CANCELLED);
     struct fs_toolhead_status st;
     fs_toolhead_get_status(p->toolhead, &st);
     assert_string_equal(st.homed, "xyz");
@@ -101,7 +118,7 @@ static void test_unknown_command_names_its_line(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_move_out_of_range_ends_the_job_and_the_machine_stays_usable),
+        cmocka_unit_test(test_move_out_of_range_pauses_the_job_and_the_machine_stays_usable),
         cmocka_unit_test(test_unknown_command_names_its_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,374 @@
+/* How the fault module's actions reach the printer's parts: the one place
+ * that turns "pause", "halt", "cancel" or "shutdown" into calls on the job,
+ * the toolhead, the heaters and the MCUs, plus the fault sources that
+ * belong to the printer as a whole (each MCU, M112). The fault module
+ * decides; this file only carries out (see engine/fault/fault.h). */
+#include "printer/fault_actions.h"
+
+#include <cjson/cJSON.h> /* cJSON */
+#include <math.h>        /* NAN */
+#include <stdio.h>       /* snprintf */
+#include <stdlib.h>      /* malloc, free */
+#include <string.h>      /* strlen, memcpy, strcmp */
+
+#include "config/config.h"    /* fs_config_* */
+#include "core/error.h"       /* fs_error_set */
+#include "core/log.h"         /* fs_log */
+#include "fault/fault.h"      /* fs_faults_* */
+#include "gcode/gcode.h"      /* fs_gcode_run_script */
+#include "gcode/macro.h"      /* fs_macro_new, fs_macro_render */
+#include "job/job.h"          /* fs_job_* */
+#include "mcu/mcu.h"          /* fs_mcu_* */
+#include "motion/halt.h"      /* fs_toolhead_halt_now, fs_toolhead_halt_finish */
+#include "motion/stepper.h"   /* fs_stepper_mcu */
+#include "motion/toolhead.h"  /* fs_toolhead_* */
+#include "printer/printer.h"  /* struct fs_printer */
+#include "printer/status.h"   /* fs_printer_status_lookup */
+#include "thermal/heaters.h"  /* fs_heaters_* */
+
+/* ---- actions ------------------------------------------------------------ */
+
+static void act_stop_job_lines(void *arg)
+{
+    struct fs_printer *p = arg;
+    if (p->job)
+        fs_job_hold(p->job);
+}
+
+static void act_halt_motion(void *arg)
+{
+    struct fs_printer *p = arg;
+    if (p->toolhead)
+        fs_toolhead_halt_now(p->toolhead);
+}
+
+static void act_heaters_off(void *arg)
+{
+    struct fs_printer *p = arg;
+    if (p->heaters)
+        fs_heaters_turn_off_all(p->heaters);
+}
+
+static void act_shutdown(void *arg, const char *reason)
+{
+    fs_printer_shutdown(arg, reason);
+}
+
+static int act_pause(void *arg, struct fs_error *err)
+{
+    struct fs_printer *p = arg;
+    const struct fs_fault_policy_config *pc = fs_faults_policy(p->faults);
+    struct fs_job_park park = {
+        .x = pc->park_x,
+        .y = pc->park_y,
+        .z_lift = pc->park_z_lift,
+        .speed = pc->park_speed,
+        .z_speed = pc->z_lift_speed,
+        .heaters = (enum fs_job_pause_heaters)pc->pause_heaters,
+        .standby_temp_c = pc->pause_standby_temp_c,
+        .heaters_timeout_s = pc->pause_heaters_timeout_s,
+        .idle_timeout_s = pc->pause_idle_timeout_s,
+    };
+    return fs_job_fault_pause(p->job, &park, err);
+}
+
+static int act_finish_halt(void *arg, unsigned untrusted_axes, struct fs_error *err)
+{
+    struct fs_printer *p = arg;
+    if (!p->toolhead)
+        return 0;
+    return fs_toolhead_halt_finish(p->toolhead, untrusted_axes, err);
+}
+
+static int act_cancel(void *arg, struct fs_error *err)
+{
+    struct fs_printer *p = arg;
+    return p->job ? fs_job_cancel(p->job, err) : 0;
+}
+
+/* on_fault_gcode is a template like a macro's: it sees the fault as
+ * params.SOURCE, params.KIND, params.EVIDENCE and params.ACTION. */
+static int act_run_gcode(void *arg, const char *script, const struct fs_fault_record *rec,
+                         struct fs_error *err)
+{
+    struct fs_printer *p = arg;
+    char line[FS_GCODE_LINE_MAX], buf[FS_GCODE_LINE_MAX];
+    char evidence[FS_FAULT_EVIDENCE_MAX];
+    /* Quotes would end the parameter early. */
+    size_t n = 0;
+    for (const char *c = rec->evidence; *c && n + 1 < sizeof(evidence); c++)
+        evidence[n++] = *c == '"' ? '\'' : *c;
+    evidence[n] = '\0';
+    snprintf(line, sizeof(line), "ON_FAULT SOURCE=\"%s\" KIND=%s EVIDENCE=\"%s\" ACTION=%s",
+             rec->source, fs_fault_kind_name(rec->kind), evidence,
+             fs_fault_action_name(rec->action));
+    struct fs_gcode_command cmd;
+    if (fs_gcode_parse(line, buf, sizeof(buf), &cmd, err) < 0)
+        return -1;
+    struct fs_macro *m = fs_macro_new("ON_FAULT", script, err);
+    if (!m)
+        return -1;
+    size_t cap = FS_FAULT_SCRIPT_MAX * 4;
+    char *out = malloc(cap);
+    int rc = -1;
+    if (!out) {
+        fs_error_set(err, "out of memory");
+    } else if (fs_macro_render(m, &cmd, fs_printer_status_lookup, p, out, cap, err) == 0) {
+        char source[FS_FAULT_NAME_MAX + 32];
+        snprintf(source, sizeof(source), "on_fault_gcode of %s", rec->source);
+        rc = fs_gcode_run_script(p->gcode, out, source, err);
+    }
+    free(out);
+    fs_macro_free(m);
+    return rc;
+}
+
+static unsigned act_homed_axes(void *arg)
+{
+    struct fs_printer *p = arg;
+    return p->toolhead ? fs_toolhead_homed_axes(p->toolhead) : 0;
+}
+
+static int act_job_active(void *arg)
+{
+    struct fs_printer *p = arg;
+    if (!p->job)
+        return 0;
+    enum fs_job_state st = fs_job_state(p->job);
+    return st == FS_JOB_PRINTING || st == FS_JOB_PAUSED;
+}
+
+static cJSON *position_json(const double pos[4])
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < 4; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(pos[i]));
+    return a;
+}
+
+static void act_describe(void *arg, cJSON *obj)
+{
+    struct fs_printer *p = arg;
+    if (p->toolhead) {
+        struct fs_toolhead_status st;
+        fs_toolhead_get_status(p->toolhead, &st);
+        cJSON *th = cJSON_AddObjectToObject(obj, "toolhead");
+        if (th) {
+            cJSON_AddItemToObject(th, "position", position_json(st.position));
+            cJSON_AddStringToObject(th, "homed_axes", st.homed);
+            cJSON_AddNumberToObject(th, "print_time", st.print_time);
+        }
+    }
+    if (p->job) {
+        cJSON *job = cJSON_AddObjectToObject(obj, "job");
+        if (job)
+            fs_job_status_to_json(p->job, job);
+    }
+    if (p->heaters) {
+        cJSON *hs = cJSON_AddArrayToObject(obj, "heaters");
+        for (int i = 0; hs && i < fs_heaters_count(p->heaters); i++) {
+            struct fs_heater_status st;
+            if (fs_heaters_status(p->heaters, i, &st) < 0)
+                continue;
+            cJSON *h = cJSON_CreateObject();
+            if (!h)
+                break;
+            cJSON_AddStringToObject(h, "name", st.name);
+            cJSON_AddNumberToObject(h, "temperature", st.temperature_c);
+            cJSON_AddNumberToObject(h, "target", st.target_c);
+            cJSON_AddNumberToObject(h, "power", st.power);
+            cJSON_AddItemToArray(hs, h);
+        }
+    }
+    cJSON *mcus = cJSON_AddArrayToObject(obj, "mcus");
+    for (int i = 0; mcus && i < p->mcu_count; i++) {
+        cJSON *m = cJSON_CreateObject();
+        if (!m)
+            break;
+        cJSON_AddStringToObject(m, "name", fs_mcu_name(p->mcus[i]));
+        cJSON_AddBoolToObject(m, "lost", (p->mcu_lost_mask >> i) & 1u);
+        cJSON_AddBoolToObject(m, "shutdown",
+                              fs_mcu_is_connected(p->mcus[i]) &&
+                                  fs_mcu_state(p->mcus[i])->is_shutdown);
+        cJSON_AddStringToObject(m, "identity", fs_mcu_identity(p->mcus[i]));
+        cJSON_AddItemToArray(mcus, m);
+    }
+}
+
+/* ---- the printer's own sources -------------------------------------------- */
+
+/* An MCU as a fault source: its outputs count as off once it is lost or shut
+ * down (its own watchdog switches them off); the axes whose steppers it
+ * drives lose their position when it stops stepping them. */
+static int mcu_clear(void *arg, enum fs_fault_kind kind, struct fs_error *err)
+{
+    (void)kind;
+    struct fs_printer_mcu_fault *ms = arg;
+    struct fs_mcu *m = ms->p->mcus[ms->index];
+    if (ms->p->mcu_lost_mask & (1u << ms->index))
+        return fs_error_set(err, "mcu '%s' still does not answer (MCU_RECONNECT MCU=%s once "
+                            "its link is back)", fs_mcu_name(m), fs_mcu_name(m));
+    if (fs_mcu_is_connected(m) && fs_mcu_state(m)->is_shutdown)
+        return fs_error_set(err, "mcu '%s' is shut down (%s): MCU_RECONNECT MCU=%s first",
+                            fs_mcu_name(m), fs_mcu_state(m)->shutdown_reason, fs_mcu_name(m));
+    return 0;
+}
+
+static unsigned mcu_untrusted_axes(void *arg, enum fs_fault_kind kind)
+{
+    struct fs_printer_mcu_fault *ms = arg;
+    if (kind == FS_FAULT_COMM_LOST || kind == FS_FAULT_MCU_SHUTDOWN ||
+        kind == FS_FAULT_MCU_RESET)
+        return ms->axes;
+    return 0;
+}
+
+static void mcu_describe(void *arg, cJSON *obj)
+{
+    struct fs_printer_mcu_fault *ms = arg;
+    struct fs_mcu *m = ms->p->mcus[ms->index];
+    cJSON_AddStringToObject(obj, "mcu", fs_mcu_name(m));
+    cJSON_AddStringToObject(obj, "identity", fs_mcu_identity(m));
+    cJSON_AddBoolToObject(obj, "lost", (ms->p->mcu_lost_mask >> ms->index) & 1u);
+}
+
+static const struct fs_fault_source_ops mcu_ops = {
+    .clear = mcu_clear,
+    .untrusted_axes = mcu_untrusted_axes,
+    .describe = mcu_describe,
+};
+
+static unsigned axes_on_mcu(struct fs_printer *p, struct fs_mcu *m)
+{
+    unsigned axes = 0;
+    for (int rail = 0; p->toolhead && rail < 3; rail++) {
+        struct fs_stepper *st = fs_toolhead_rail_stepper(p->toolhead, rail);
+        if (st && fs_stepper_mcu(st) == m)
+            axes |= 1u << rail;
+    }
+    return axes;
+}
+
+static int add_mcu_sources(struct fs_printer *p, struct fs_error *err)
+{
+    for (int i = 0; i < p->mcu_count; i++) {
+        struct fs_mcu *m = p->mcus[i];
+        char name[FS_FAULT_NAME_MAX], section_name[FS_FAULT_NAME_MAX];
+        int is_main = !strcmp(fs_mcu_name(m), "mcu");
+        snprintf(name, sizeof(name), is_main ? "mcu" : "mcu %s", fs_mcu_name(m));
+        snprintf(section_name, sizeof(section_name), "%s", name);
+        struct fs_printer_mcu_fault *ms = &p->mcu_faults[i];
+        *ms = (struct fs_printer_mcu_fault){p, i, axes_on_mcu(p, m)};
+        unsigned flags = ms->axes ? FS_FAULT_SOURCE_DRIVES_AXES : 0;
+        if (!fs_faults_add_source(p->faults, name, FS_FAULT_CLASS_MCU, flags,
+                                  fs_config_get_section(p->config, section_name), &mcu_ops, ms,
+                                  err))
+            return -1;
+    }
+    return 0;
+}
+
+static const struct fs_fault_source_ops printer_ops = {0};
+
+/* ---- setup ------------------------------------------------------------------ */
+
+static void announce(void *arg, const char *line)
+{
+    struct fs_printer *p = arg;
+    if (p->gcode)
+        fs_gcode_respond(p->gcode, "%s", line);
+}
+
+static int check_resume(void *arg, struct fs_error *err)
+{
+    struct fs_printer *p = arg;
+    return fs_faults_check_resume(p->faults, err);
+}
+
+static int check_motion(void *arg, struct fs_error *err)
+{
+    struct fs_printer *p = arg;
+    return fs_faults_check_motion(p->faults, err);
+}
+
+/* The capsule's copy of the configuration: every file read, in order. */
+static int keep_config_text(struct fs_printer *p, struct fs_error *err)
+{
+    size_t size = 1;
+    for (int i = 0; i < fs_config_file_count(p->config); i++)
+        size += strlen(fs_config_file_path(p->config, i)) +
+                strlen(fs_config_file_text(p->config, i)) + 16;
+    char *text = malloc(size);
+    if (!text)
+        return fs_error_set(err, "out of memory for the configuration's copy");
+    size_t n = 0;
+    for (int i = 0; i < fs_config_file_count(p->config); i++)
+        n += (size_t)snprintf(text + n, size - n, "# file: %s\n%s\n",
+                              fs_config_file_path(p->config, i),
+                              fs_config_file_text(p->config, i));
+    free(p->config_text);
+    p->config_text = text;
+    fs_faults_set_config_text(p->faults, fs_config_file_count(p->config) ?
+                              fs_config_file_path(p->config, 0) : "", text);
+    return 0;
+}
+
+int fs_printer_faults_init(struct fs_printer *p, struct fs_error *err)
+{
+    struct fs_fault_policy_config pc;
+    if (fs_fault_policy_read(p->config, &pc, err) < 0)
+        return -1;
+    p->faults = fs_faults_new(p->reactor, p->log, &pc, err);
+    if (!p->faults)
+        return -1;
+    struct fs_fault_actions actions = {
+        .arg = p,
+        .stop_job_lines = act_stop_job_lines,
+        .halt_motion = act_halt_motion,
+        .heaters_off = act_heaters_off,
+        .shutdown = act_shutdown,
+        .pause = act_pause,
+        .finish_halt = act_finish_halt,
+        .cancel = act_cancel,
+        .run_gcode = act_run_gcode,
+        .homed_axes = act_homed_axes,
+        .job_active = act_job_active,
+        .describe = act_describe,
+    };
+    fs_faults_set_actions(p->faults, &actions);
+    fs_faults_set_announce(p->faults, announce, p);
+    p->printer_fault_source = fs_faults_add_source(p->faults, "printer", FS_FAULT_CLASS_PRINTER,
+                                                   0, NULL, &printer_ops, p, err);
+    if (!p->printer_fault_source || keep_config_text(p, err) < 0)
+        return -1;
+    return fs_faults_register_gcode(p->faults, p->gcode, err);
+}
+
+int fs_printer_faults_connect(struct fs_printer *p, struct fs_error *err)
+{
+    if (add_mcu_sources(p, err) < 0)
+        return -1;
+    if (p->job) {
+        fs_job_set_resume_check(p->job, check_resume, p);
+        fs_job_set_journal_dir(p->job, fs_faults_policy(p->faults)->journal_path);
+    }
+    if (p->toolhead)
+        fs_toolhead_set_motion_check(p->toolhead, check_motion, p);
+    return 0;
+}
+
+void fs_printer_faults_free(struct fs_printer *p)
+{
+    fs_faults_free(p->faults);
+    p->faults = NULL;
+    free(p->config_text);
+    p->config_text = NULL;
+}
+
+struct fs_fault_source *fs_printer_mcu_fault_source(struct fs_printer *p, struct fs_mcu *m)
+{
+    char name[FS_FAULT_NAME_MAX];
+    snprintf(name, sizeof(name), strcmp(fs_mcu_name(m), "mcu") ? "mcu %s" : "mcu",
+             fs_mcu_name(m));
+    return p->faults ? fs_faults_lookup(p->faults, name) : NULL;
+}
