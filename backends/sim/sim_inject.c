@@ -107,7 +107,7 @@ static struct sim_inject_state *get_state(struct sim_world *w, struct fs_error *
         /* Its own generator per sensor, so noise on one does not shift
          * another's, and a seed reproduces the run. */
         struct sim_rng derive;
-        sim_rng_seed(&derive, w->seed ^ 0x736e7369ULL << 24 ^ (uint64_t)i);
+        sim_rng_seed(&derive, w->seed ^ (0x736e7369ULL << 24) ^ (uint64_t)i);
         sim_rng_seed(&t->rng, sim_rng_next(&derive));
     }
     w->inject = s;
@@ -313,12 +313,17 @@ static int check_thermistor(struct sim_world *w, int heater_id,
     return 0;
 }
 
-static void therm_update_plant(struct sim_world *w, struct therm_state *t)
+/* kind: the fault that changed. The plant's open/short hook is only
+ * rewritten when one of those changed, so a hook set by hand outlives
+ * unrelated injections. */
+static void therm_update_plant(struct sim_world *w, struct therm_state *t, int kind)
 {
     struct plant_thermistor *sensor = &w->heaters[t->id].sensor;
-    sensor->fault = t->active[SIM_THERMISTOR_OPEN]    ? PLANT_SENSOR_OPEN
-                    : t->active[SIM_THERMISTOR_SHORT] ? PLANT_SENSOR_SHORT
-                                                      : PLANT_SENSOR_OK;
+    if (kind == SIM_THERMISTOR_OPEN || kind == SIM_THERMISTOR_SHORT ||
+        kind == SIM_THERMISTOR_HEALTHY)
+        sensor->fault = t->active[SIM_THERMISTOR_OPEN]    ? PLANT_SENSOR_OPEN
+                        : t->active[SIM_THERMISTOR_SHORT] ? PLANT_SENSOR_SHORT
+                                                          : PLANT_SENSOR_OK;
     int hooked = t->active[SIM_THERMISTOR_INTERMITTENT] || t->active[SIM_THERMISTOR_NOISY] ||
                  t->active[SIM_THERMISTOR_STUCK] || t->active[SIM_THERMISTOR_DETACHED];
     sensor->read_hook = hooked ? therm_read_hook : NULL;
@@ -336,7 +341,7 @@ static void therm_end(struct sim_world *w, struct therm_state *t, int kind)
     trace_off(w, target, therm_names[kind]);
     if (kind == SIM_THERMISTOR_DETACHED)
         plant_heater_attach_probe(&w->heaters[t->id].heater, w->now_ns);
-    therm_update_plant(w, t);
+    therm_update_plant(w, t, kind);
 }
 
 static void therm_apply(struct sim_world *w, int heater_id,
@@ -346,6 +351,7 @@ static void therm_apply(struct sim_world *w, int heater_id,
     if (f->kind == SIM_THERMISTOR_HEALTHY) {
         for (int k = 1; k < SIM_THERMISTOR_KINDS; k++)
             therm_end(w, t, k);
+        therm_update_plant(w, t, SIM_THERMISTOR_HEALTHY);
         return;
     }
     struct sim_heater_obj *h = &w->heaters[heater_id];
@@ -382,7 +388,7 @@ static void therm_apply(struct sim_world *w, int heater_id,
     char target[48];
     snprintf(target, sizeof(target), "thermistor heater%d", heater_id);
     trace_on(w, target, therm_names[k], f->duration_ns);
-    therm_update_plant(w, t);
+    therm_update_plant(w, t, k);
     if (f->duration_ns > 0)
         schedule_end(w, SIM_INJECT_THERMISTOR, heater_id, NULL, k, t->gen[k], f->duration_ns);
 }

@@ -46,7 +46,8 @@ struct fs_error;
 /* ---- thermistors (the sensor of heater heater_id) ---- */
 
 enum sim_thermistor_fault_kind {
-    SIM_THERMISTOR_HEALTHY = 0, /* ends every thermistor fault of the heater */
+    SIM_THERMISTOR_HEALTHY = 0, /* ends every thermistor fault of the heater,
+                                   an open/short set by hand on the plant too */
     SIM_THERMISTOR_OPEN,        /* reads the ADC's full scale (broken wire) */
     SIM_THERMISTOR_SHORT,       /* reads 0 (shorted leads) */
     SIM_THERMISTOR_INTERMITTENT, /* open (or short) in bursts, see below */

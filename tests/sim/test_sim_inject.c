@@ -259,6 +259,14 @@ static void test_short_lasts_until_the_sensor_is_healthy_again(void **state)
     assert_int_equal(sim_inject_sensor_adc(w, h), sound_adc(w, h));
     assert_int_equal(sim_world_thermistor(w, h)->fault, PLANT_SENSOR_OK);
     assert_null(sim_world_thermistor(w, h)->read_hook);
+    /* An open set by hand on the plant outlives an unrelated injection;
+     * healthy repairs it too. */
+    sim_world_thermistor(w, h)->fault = PLANT_SENSOR_OPEN;
+    f = (struct sim_thermistor_fault){.kind = SIM_THERMISTOR_NOISY, .amplitude_c = 1.0};
+    assert_int_equal(sim_inject_thermistor(w, h, &f, &err), 0);
+    assert_int_equal(sim_inject_sensor_adc(w, h), 4095);
+    assert_int_equal(sim_inject_thermistor_end(w, h, SIM_THERMISTOR_HEALTHY, &err), 0);
+    assert_int_equal(sim_inject_sensor_adc(w, h), sound_adc(w, h));
     sim_world_free(w);
 }
 
