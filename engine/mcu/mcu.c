@@ -115,14 +115,39 @@ static void on_starting(void *arg, const struct fs_msg *msg, double receive_time
     report_event(m, FS_MCU_EVENT_RESTARTED, "starting", receive_time);
 }
 
+static void note_restart_seen(struct fs_mcu *m, const char *why, double eventtime);
+
+/* A clock that cannot be this MCU's as we know it: far behind even an
+ * older query, or ahead of now. A restarted MCU counts again from 0, which
+ * seen through 32 bits lands anywhere; a late answer to an older query is
+ * behind by at most a few query periods. */
+static int clock_is_foreign(const struct fs_mcu *m, uint32_t clock32, double receive_time)
+{
+    if (m->clock.samples < 3)
+        return 0;
+    uint64_t ref = fs_clocksync_estimate_clock(&m->clock, receive_time);
+    int64_t off = (int32_t)(clock32 - (uint32_t)ref);
+    double behind_limit = (receive_time - m->clock_query_sent + MCU_CLOCK_LATE_S) *
+                          m->clock_freq;
+    return (double)off < -behind_limit || (double)off > MCU_CLOCK_AHEAD_S * m->clock_freq;
+}
+
 static void on_clock(void *arg, const struct fs_msg *msg, double receive_time)
 {
     struct fs_mcu *m = arg;
-    fs_clocksync_handle_clock(&m->clock, (uint32_t)fs_msg_get(msg, "clock", 0),
-                              m->clock_query_sent, receive_time);
-    struct fs_link_stats st;
-    fs_link_get_stats(m->link, &st);
-    m->acks_out_of_range_seen = st.acks_out_of_range;
+    /* Mid-reconnect the clock sync starts afresh; answers to the old
+     * queries mean nothing. */
+    if (m->reconnecting)
+        return;
+    uint32_t clock32 = (uint32_t)fs_msg_get(msg, "clock", 0);
+    if (clock_is_foreign(m, clock32, receive_time)) {
+        /* Kept out of the fit: it would drag the estimate anywhere. */
+        if (++m->foreign_clocks >= 2 && !m->restarted)
+            note_restart_seen(m, "its clock started again", receive_time);
+        return;
+    }
+    m->foreign_clocks = 0;
+    fs_clocksync_handle_clock(&m->clock, clock32, m->clock_query_sent, receive_time);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -302,10 +327,10 @@ static int require_constant(struct fs_mcu *m, const char *name, double *value,
 }
 
 /* An MCU that restarted without saying so (the firmware has no `starting`
- * message, or it was lost) expects sequence 0 again and drops everything
- * we send: it still answers now and then, but only with acks naming blocks
- * we never sent. Such acks since the last answered clock query, with the
- * queries now unanswered, tell a restart from a cut wire. */
+ * message) expects sequence 0 again: it answers our blocks with acks naming
+ * a sequence we never sent (or, by chance, one that looks like an ack, and
+ * then its clock gives it away). A synchronised link never hears such an
+ * ack otherwise, so one since connect is a restart. */
 static int seen_foreign_acks(struct fs_mcu *m)
 {
     struct fs_link_stats st;
@@ -313,23 +338,20 @@ static int seen_foreign_acks(struct fs_mcu *m)
     return st.acks_out_of_range > m->acks_out_of_range_seen;
 }
 
-static void note_restart_seen(struct fs_mcu *m, double eventtime)
+static void note_restart_seen(struct fs_mcu *m, const char *why, double eventtime)
 {
-    fs_log(m->log, FS_LOG_ERROR, "mcu '%s': restarted (it expects a sequence we never sent)",
-           m->name);
+    fs_log(m->log, FS_LOG_ERROR, "mcu '%s': restarted (%s)", m->name, why);
     m->restarted = 1;
-    report_event(m, FS_MCU_EVENT_RESTARTED,
-                 "answers with a sequence number never sent: it restarted", eventtime);
+    char detail[128];
+    snprintf(detail, sizeof(detail), "%s: it restarted", why);
+    report_event(m, FS_MCU_EVENT_RESTARTED, detail, eventtime);
 }
 
 static void send_clock_query(void *arg, double eventtime)
 {
     struct fs_mcu *m = arg;
-    /* A lost MCU that starts answering with foreign acks came back from a
-     * restart (its power returned after the loss was reported). */
-    if (fs_clocksync_is_lost(&m->clock) && !m->restarted && !m->reconnecting &&
-        seen_foreign_acks(m))
-        note_restart_seen(m, eventtime);
+    if (!m->restarted && !m->reconnecting && seen_foreign_acks(m))
+        note_restart_seen(m, "it acks a sequence never sent", eventtime);
     uint8_t msg[8];
     struct fs_error err;
     int len = fs_msgformat_encode(m->fmt_get_clock, msg, sizeof(msg), NULL, NULL, &err);
@@ -343,8 +365,11 @@ static void send_clock_query(void *arg, double eventtime)
 static void on_clock_lost(void *arg, double eventtime)
 {
     struct fs_mcu *m = arg;
+    /* A restart already reported says more than the silence after it. */
+    if (m->restarted || m->reconnecting)
+        return;
     if (seen_foreign_acks(m)) {
-        note_restart_seen(m, eventtime);
+        note_restart_seen(m, "it acks a sequence never sent", eventtime);
         return;
     }
     fs_log(m->log, FS_LOG_ERROR, "mcu '%s': lost communication", m->name);
@@ -421,6 +446,7 @@ int fs_mcu_start_clock(struct fs_mcu *m, double timeout_s, struct fs_error *err)
     struct fs_link_stats st;
     fs_link_get_stats(m->link, &st);
     m->acks_out_of_range_seen = st.acks_out_of_range;
+    m->foreign_clocks = 0;
     return 0;
 }
 
@@ -782,7 +808,7 @@ int fs_mcu_has_restarted(const struct fs_mcu *m) { return m->restarted; }
 
 int fs_mcu_needs_reconnect(const struct fs_mcu *m)
 {
-    return fs_mcu_is_lost(m) || m->restarted || m->state.is_shutdown;
+    return fs_mcu_is_lost(m) || m->restarted || m->state.is_shutdown || m->reconnect_failed;
 }
 
 int fs_mcu_versions_check(struct fs_mcu *const *mcus, int n, const char *expected_version,

@@ -118,14 +118,16 @@ int fs_mcu_on_reset(struct fs_mcu *m, fs_mcu_reset_fn fn, void *arg, struct fs_e
  * still holds it (same crc, not shut down); then the configured callbacks
  * run. Objects' own commands (fs_mcu_send, fs_mcu_send_text) are refused
  * while it runs. A primary MCU whose clock went back (it restarted) cannot
- * be reconnected: the printer's timeline is its clock. On failure the MCU
- * stays as it was found (still lost or shut down), clock queries go on. */
+ * be reconnected: the printer's timeline is its clock. On failure clock
+ * queries go on and the MCU still needs a reconnect. The caller lets the
+ * moves queued for its steppers finish first (their steps are dropped). */
 int fs_mcu_reconnect(struct fs_mcu *m, double timeout_s, struct fs_error *err);
 /* Clock queries unanswered (cleared by answers or a reconnect). */
 int fs_mcu_is_lost(const struct fs_mcu *m);
 /* It announced, or showed, a restart since connect or the last reconnect. */
 int fs_mcu_has_restarted(const struct fs_mcu *m);
-/* Any reason to reconnect: lost, shut down or restarted. */
+/* Any reason to reconnect: lost, shut down, restarted, or a reconnect that
+ * failed half way. */
 int fs_mcu_needs_reconnect(const struct fs_mcu *m);
 
 /* Messages. Formats are looked up by their exact text (never by assumed

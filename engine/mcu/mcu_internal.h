@@ -17,6 +17,11 @@
 #define MCU_MAX_CONFIG_CMDS 1024
 #define MCU_MAX_HANDLERS 256
 #define MCU_MAX_CONFIGURED_FNS 64
+/* A clock answer further behind the estimate at its query than this, or
+ * ahead of the estimate at its arrival by more than MCU_CLOCK_AHEAD_S,
+ * comes from a clock that started again. */
+#define MCU_CLOCK_LATE_S 3.0
+#define MCU_CLOCK_AHEAD_S 0.5
 
 struct response_handler {
     const struct fs_msgformat *format;
@@ -56,7 +61,10 @@ struct fs_mcu {
     /* Between the link reset and the end of a reconnect: objects' commands
      * are refused, so that none reaches an MCU before its oids exist. */
     int reconnecting;
-    uint64_t acks_out_of_range_seen;
+    /* A reconnect failed half way: what the MCU holds is unknown. */
+    int reconnect_failed;
+    uint64_t acks_out_of_range_seen; /* link's count at connect or reconnect */
+    int foreign_clocks;              /* clock answers in a row that are not ours */
 
     fs_mcu_event_fn event_fn;
     void *event_arg;

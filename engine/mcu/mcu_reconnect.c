@@ -157,9 +157,15 @@ int fs_mcu_reconnect(struct fs_mcu *m, double timeout_s, struct fs_error *err)
         struct fs_error ignored;
         if (m->clock.connected)
             fs_clocksync_start(&m->clock, m->reactor, m->clock.send_query, m, &ignored);
+        m->reconnect_failed = 1;
         return -1;
     }
+    m->reconnect_failed = 0;
     m->restarted = 0;
     m->state.shutdown_reason[0] = '\0';
-    return fs_mcu_run_configured(m, err);
+    if (fs_mcu_run_configured(m, err) < 0) {
+        m->reconnect_failed = 1;
+        return -1;
+    }
+    return 0;
 }

@@ -55,7 +55,8 @@ static int heater_on_mcu(struct fs_printer *p, const char *name, const struct fs
     return p->config && pin_on_mcu(heater_section(p, name), "heater_pin", m);
 }
 
-int fs_printer_mcu_heaters_off(struct fs_printer *p, const struct fs_mcu *m)
+/* resend: say "off" to the MCU even where the target is 0 already. */
+static int heaters_off(struct fs_printer *p, const struct fs_mcu *m, int resend)
 {
     if (!p->heaters)
         return 0;
@@ -67,16 +68,21 @@ int fs_printer_mcu_heaters_off(struct fs_printer *p, const struct fs_mcu *m)
         count++;
         double temp, target;
         fs_heater_get_temp(h, &temp, &target);
-        if (target == 0.0)
+        if (target == 0.0 && !resend)
             continue;
         struct fs_error err;
         if (fs_heater_set_target(h, 0.0, &err) < 0)
             fs_log(p->log, FS_LOG_WARN, "%s", err.msg);
-        else
+        else if (target != 0.0)
             fs_log(p->log, FS_LOG_INFO, "heater %s: target %.1f dropped: mcu '%s' is away",
                    fs_heater_name(h), target, fs_mcu_name(m));
     }
     return count;
+}
+
+int fs_printer_mcu_heaters_off(struct fs_printer *p, const struct fs_mcu *m)
+{
+    return heaters_off(p, m, 0);
 }
 
 /* Axes (bit per X Y Z) that steppers on m move, from the rails' step_pin.
@@ -154,6 +160,9 @@ int fs_printer_mcu_reconnect(struct fs_printer *p, const char *name, int force,
     fs_printer_mcu_heaters_off(p, m);
     if (fs_mcu_reconnect(m, RECOVERY_TIMEOUT_S, err) < 0)
         return fs_error_prefix(err, "MCU_RECONNECT: ");
+    /* An MCU that kept its configuration also kept its outputs as they
+     * were; the "off" sent before the reconnect went with the old link. */
+    heaters_off(p, m, 1);
     if (idx >= 0)
         p->mcu_lost_mask &= ~(1u << idx);
     fs_log(p->log, FS_LOG_INFO, "mcu '%s' reconnected", name);

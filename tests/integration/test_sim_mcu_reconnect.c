@@ -16,6 +16,7 @@
 #include <string.h> /* memset, strstr */
 
 #include "core/error.h"             /* struct fs_error */
+#include "fault/fault.h"            /* fs_faults_lookup */
 #include "gcode/gcode.h"            /* fs_gcode_set_output */
 #include "mcu/mcu.h"                /* fs_mcu_* */
 #include "motion/toolhead.h"         /* fs_toolhead_get_position */
@@ -630,6 +631,13 @@ static void log_event(void *arg, struct fs_mcu *m, enum fs_mcu_event ev, const c
 /* The printer's own handling of MCU events, unless log is given. With the
  * printer's, the test needs the events routed to the fault module rather
  * than to a shutdown: until the printer does that, it says so and skips. */
+/* The toolboard's fault source, when the printer routes MCU events to the
+ * fault module (NULL otherwise). */
+static struct fs_fault_source *toolboard_fault(struct session *t)
+{
+    return t->p->faults ? fs_faults_lookup(t->p->faults, "mcu toolboard") : NULL;
+}
+
 static int printer_still_up(struct session *t, const struct logged_events *log)
 {
     if (log || !t->p->is_shutdown)
@@ -666,8 +674,13 @@ static void cut_toolboard_reconnects(struct logged_events *log)
     }
     assert_true(fs_mcu_needs_reconnect(fs_printer_mcu(t.p, "toolboard")));
     assert_false(sim_world_mcu_is_shutdown(session_world(&t), "mcu"));
+    struct fs_fault_source *src = log ? NULL : toolboard_fault(&t);
+    if (src)
+        assert_true(fs_fault_source_is_faulted(src));
     must_run(&t, "MCU_RECONNECT MCU=toolboard");
     assert_false(fs_mcu_needs_reconnect(fs_printer_mcu(t.p, "toolboard")));
+    if (src)
+        assert_false(fs_fault_source_is_faulted(src));
     assert_toolboard_back(&t, before);
     sim_session_close(t.s);
 }
@@ -691,7 +704,12 @@ static void restarted_toolboard_reconnects(struct logged_events *log)
     if (log)
         assert_int_equal(log->count[FS_MCU_EVENT_RESTARTED], 1);
     assert_true(fs_mcu_has_restarted(fs_printer_mcu(t.p, "toolboard")));
+    struct fs_fault_source *src = log ? NULL : toolboard_fault(&t);
+    if (src)
+        assert_true(fs_fault_source_is_faulted(src));
     must_run(&t, "MCU_RECONNECT MCU=toolboard");
+    if (src)
+        assert_false(fs_fault_source_is_faulted(src));
     assert_toolboard_back(&t, before);
     sim_session_close(t.s);
 }
