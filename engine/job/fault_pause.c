@@ -20,6 +20,7 @@
 #include "core/error.h"      /* fs_error_set */
 #include "core/log.h"        /* fs_log */
 #include "gcode/gcode.h"     /* fs_gcode_run_line, fs_gcode_respond */
+#include "motion/gcode_move.h" /* fs_gcode_move_set_state */
 #include "motion/rail.h"     /* struct fs_rail_config */
 #include "motion/toolhead.h" /* fs_toolhead_move */
 #include "printer/printer.h" /* struct fs_printer */
@@ -262,11 +263,104 @@ int fs_job_fault_pause(struct fs_job *job, const struct fs_job_park *park, struc
     return rc;
 }
 
+/* ---- the pause after a halt ---- */
+
+/* Whether p lies on the straight path from a to b (X Y Z within tol_mm,
+ * E within the travel's span give or take FS_JOB_HALT_MATCH_E_MM): the
+ * moves of one line, seen from where the motors stopped. */
+static int on_segment(const double a[4], const double b[4], const double p[4], double tol_mm)
+{
+    double d[3], w[3], dd = 0.0, wd = 0.0;
+    for (int i = 0; i < 3; i++) {
+        d[i] = b[i] - a[i];
+        w[i] = p[i] - a[i];
+        dd += d[i] * d[i];
+        wd += w[i] * d[i];
+    }
+    double t = dd > 0.0 ? fmin(1.0, fmax(0.0, wd / dd)) : 0.0;
+    double dist2 = 0.0;
+    for (int i = 0; i < 3; i++) {
+        double e = a[i] + t * d[i] - p[i];
+        dist2 += e * e;
+    }
+    double e_lo = fmin(a[3], b[3]) - FS_JOB_HALT_MATCH_E_MM;
+    double e_hi = fmax(a[3], b[3]) + FS_JOB_HALT_MATCH_E_MM;
+    return dist2 <= tol_mm * tol_mm && p[3] >= e_lo && p[3] <= e_hi;
+}
+
+/* The newest line whose moves pass through where the motors stopped; -1
+ * when none does. A line that was stopped halfway runs again from its
+ * start; a stop between two lines matches the later one, which starts
+ * exactly there. */
+static int find_stopped_line(const struct fs_job *job, const double stopped[4])
+{
+    const struct fs_job_checkpoints *c = &job->checkpoints;
+    const double *end = NULL;
+    for (int k = 0; k < c->count; k++) {
+        int i = (c->next - 1 - k + 2 * FS_JOB_CHECKPOINTS) % FS_JOB_CHECKPOINTS;
+        const double *start = c->ring[i].g.position;
+        if (on_segment(start, end ? end : start, stopped, FS_JOB_HALT_MATCH_MM))
+            return i;
+        end = start;
+    }
+    return -1;
+}
+
+int fs_job_halt_pause(struct fs_job *job, const struct fs_job_park *park, struct fs_error *err)
+{
+    struct fs_toolhead *th = job->printer->toolhead;
+    if (job->state == FS_JOB_PAUSED)
+        return fs_job_fault_pause(job, park, err);
+    if (job->state != FS_JOB_PRINTING || !th || !job->printer->gcode_move) {
+        job->hold.held = 0;
+        return 0;
+    }
+    double stopped[4];
+    fs_toolhead_get_position(th, stopped);
+    int i = find_stopped_line(job, stopped);
+    if (i >= 0) {
+        const struct fs_job_checkpoint *cp = &job->checkpoints.ring[i];
+        if (fseek(job->file.fp, cp->pos, SEEK_SET) != 0)
+            return fs_error_set(err, "%s: cannot seek back to byte %ld", job->file.name, cp->pos);
+        job->file.position = cp->pos;
+        job->file.line = cp->line;
+        job->journal.pause_state = cp->g;
+        fs_gcode_respond_error(job->gcode, "halted: the motors stopped in %s:%ld; it runs "
+                               "again from its start after RESUME", job->file.name,
+                               cp->line + 1);
+    } else {
+        /* Nothing recent passes there (a move made outside the file): the
+         * file goes on from the next line, the head from where it is. */
+        fs_gcode_move_get_state(job->printer->gcode_move, &job->journal.pause_state);
+        fs_gcode_respond_error(job->gcode, "halted away from the file's path: RESUME continues "
+                               "with %s:%ld from where the head stopped", job->file.name,
+                               job->file.line + 1);
+    }
+    job->journal.have_pause_state = 1;
+    job->hold.failed_line = 0;
+    job->hold.held = 0;
+    memcpy(job->fault.paused_pos, job->journal.pause_state.position,
+           sizeof(job->fault.paused_pos));
+    fs_job_read_heater_targets(job, &job->fault.saved);
+    job->fault.active = 1;
+    job->fault.after_halt = 1;
+    job->fault.park = *park;
+    job->pause_requested = 0;
+    fs_print_stats_pause(&job->stats, fs_job_now(job));
+    fs_job_set_state(job, FS_JOB_PAUSED);
+    int rc = lift_and_park(job, park, err);
+    heaters_follow_policy(job, park);
+    announce_idle(job, park);
+    fs_job_journal_note(job);
+    return rc;
+}
+
 void fs_job_fault_end(struct fs_job *job)
 {
     if (!job->fault.active)
         return;
     job->fault.active = 0;
+    job->fault.after_halt = 0;
     fs_reactor_timer_cancel(job->reactor, &job->fault.heaters_off_timer);
     /* Back to the ordinary idle timeout. */
     fs_reactor_timer_cancel(job->reactor, &job->idle.timer);
@@ -288,6 +382,11 @@ int fs_job_fault_resume(struct fs_job *job, double velocity, struct fs_error *er
         fs_error_prefix(err, "reheating: ");
     } else if (fs_job_return_head(job, p, travel_z, velocity, park->z_speed, err) < 0) {
         fs_error_prefix(err, "moving back: ");
+    } else if (job->fault.after_halt) {
+        /* The state before the line that runs again, not SAVE_GCODE_STATE's
+         * (taken after lines whose moves the halt dropped). */
+        fs_gcode_move_set_state(job->printer->gcode_move, &job->journal.pause_state);
+        return 0;
     } else {
         return fs_gcode_run_line(job->gcode,
                                  "RESTORE_GCODE_STATE NAME=" PAUSE_STATE_NAME " MOVE=0",

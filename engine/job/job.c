@@ -17,6 +17,7 @@
 #include "core/reactor.h"   /* fs_reactor_now */
 #include "gcode/gcode.h"    /* fs_gcode_run_line, fs_gcode_register */
 #include "job/job_deps.h"   /* fs_toolhead_wait_moves */
+#include "motion/halt.h"     /* fs_toolhead_is_halted */
 #include "printer/printer.h" /* struct fs_printer */
 
 static const char *const state_names[] = {
@@ -199,6 +200,11 @@ int fs_job_new(struct fs_printer *p, const struct fs_job_config *c, struct fs_jo
     job->state = FS_JOB_STANDBY;
     fs_job_idle_init(job);
     fs_job_fault_init(job);
+    job->checkpoints.ring = calloc(FS_JOB_CHECKPOINTS, sizeof(*job->checkpoints.ring));
+    if (!job->checkpoints.ring) {
+        free(job);
+        return fs_error_set(err, "job: out of memory");
+    }
     fs_print_stats_reset(&job->stats);
     fs_display_status_reset(&job->display);
     if ((c->has_virtual_sdcard && resolve_sdcard_dir(job, err) < 0)
@@ -206,6 +212,7 @@ int fs_job_new(struct fs_printer *p, const struct fs_job_config *c, struct fs_jo
         /* The dispatcher cannot unregister: a failed start-up tears the
          * whole printer down, dispatcher included, before any command runs. */
         fs_job_idle_stop(job);
+        free(job->checkpoints.ring);
         free(job);
         return -1;
     }
@@ -220,6 +227,7 @@ void fs_job_free(struct fs_job *job)
     fs_job_idle_stop(job);
     fs_reactor_timer_cancel(job->reactor, &job->fault.heaters_off_timer);
     close_file(job);
+    free(job->checkpoints.ring);
     free(job);
 }
 
@@ -358,6 +366,11 @@ static void rewind_failed_line(struct fs_job *job, const char *source, const cha
                           source, msg);
 }
 
+static int motion_halted(const struct fs_job *job)
+{
+    return job->printer->toolhead && fs_toolhead_is_halted(job->printer->toolhead);
+}
+
 void fs_job_hold(struct fs_job *job)
 {
     if (job && job->state == FS_JOB_PRINTING)
@@ -400,6 +413,12 @@ int fs_job_run(struct fs_job *job, int max_lines)
     fs_job_idle_run_due(job);
     fs_job_run_requested_pause(job);
     while (ran < max_lines && job->state == FS_JOB_PRINTING && !job->hold.held) {
+        if (motion_halted(job)) {
+            /* A halt stopped the motors: nothing more runs until the
+             * fault module's pause (fs_job_halt_pause). */
+            job->hold.held = 1;
+            break;
+        }
         if (job->pause_requested) {
             /* Asked for while the last line waited on the move queue. */
             fs_job_run_requested_pause(job);
@@ -423,8 +442,10 @@ int fs_job_run(struct fs_job *job, int max_lines)
         job->in_runner = 0;
         /* A line that failed after ending the job (CANCEL_PRINT in a macro)
          * leaves the end state it chose. */
-        if (rc < 0 && job->hold.held && job->state == FS_JOB_PRINTING)
+        if (rc < 0 && (job->hold.held || motion_halted(job)) && job->state == FS_JOB_PRINTING) {
+            job->hold.held = 1;
             rewind_failed_line(job, source, err.msg);
+        }
         else if (rc < 0 && (job->state == FS_JOB_PRINTING || job->state == FS_JOB_PAUSED))
             line_error(job, source, err.msg);
         else if (rc < 0)
@@ -454,6 +475,7 @@ int fs_job_start(struct fs_job *job, struct fs_error *err)
     fs_print_stats_start(&job->stats, fs_job_now(job));
     fs_display_status_reset_progress(&job->display);
     job->hold.held = job->hold.failed_line = 0;
+    job->checkpoints.count = 0;
     fs_job_set_state(job, FS_JOB_PRINTING);
     job->journal.next_write = fs_job_now(job) + FS_JOB_JOURNAL_PERIOD_S;
     fs_job_journal_note(job);

@@ -199,6 +199,24 @@ struct fs_job_park {
  * failed lift or park leaves the job paused and returns -1. */
 int fs_job_fault_pause(struct fs_job *job, const struct fs_job_park *park, struct fs_error *err);
 int fs_job_paused_by_fault(const struct fs_job *job);
+/* The pause after a halt (the fault module's finish_halt, once
+ * fs_toolhead_halt_finish has read the motors' positions back). The halt
+ * dropped moves the job had already queued, so the file position is
+ * behind the lines read: the job finds the recent line whose path passes
+ * through where the motors stopped (within FS_JOB_HALT_MATCH_MM, E
+ * included) and goes back to its start, with the G-code state from before
+ * it. Then it lifts, parks and follows the heater policy like
+ * fs_job_fault_pause, and RESUME brings the head to that line's start (up,
+ * across, down) and runs it again: the part of that one line done before
+ * the halt is printed twice, nothing is skipped. While the toolhead is
+ * halted the runner starts no line, and a line that fails because of the
+ * halt runs again, whether or not the job was held. */
+#define FS_JOB_HALT_MATCH_MM 0.05
+/* E is looser: the extruder motor runs ahead of the nominal E by pressure
+ * advance (0.04 s at 5 mm/s of filament is 0.2 mm). It only tells apart
+ * two lines that cross at different extrusion lengths. */
+#define FS_JOB_HALT_MATCH_E_MM 0.5
+int fs_job_halt_pause(struct fs_job *job, const struct fs_job_park *park, struct fs_error *err);
 
 /* The job's journal: <dir>/job.json, replaced atomically (temporary file in
  * the same folder, flushed, fsync'd, renamed) on every pause, every

@@ -63,6 +63,7 @@ struct fs_job_heater_targets {
 /* A fault pause in progress (fault_pause.c). */
 struct fs_job_fault_pause {
     int active;
+    int after_halt; /* fs_job_halt_pause: the G-code state comes from a checkpoint */
     struct fs_job_park park;
     double paused_pos[4]; /* toolhead position where printing stopped */
     struct fs_job_heater_targets saved;
@@ -75,6 +76,22 @@ struct fs_job_hold_state {
     int failed_line;     /* the running line failed under the hold: rewound */
     char failed_source[FS_JOB_NAME_MAX + 24]; /* "name.gcode:12" */
     char failure[FS_JOB_MESSAGE_MAX];         /* its error */
+};
+
+/* Where each recent line started: its byte, its number and the G-code state
+ * before it (whose position is where its moves start). After a halt drops
+ * the queued moves, the line during which the motors stopped is found here
+ * (fault_pause.c). A ring: the newest FS_JOB_CHECKPOINTS lines, enough for
+ * the moves the toolhead plans ahead (FS_TOOLHEAD_MAX_LEAD_S). */
+#define FS_JOB_CHECKPOINTS 1024
+struct fs_job_checkpoint {
+    long pos, line;
+    struct fs_gcode_move_state g;
+};
+struct fs_job_checkpoints {
+    struct fs_job_checkpoint *ring; /* FS_JOB_CHECKPOINTS, allocated with the job */
+    int count;                      /* valid entries, newest at next - 1 */
+    int next;
 };
 
 struct fs_job_journal {
@@ -118,6 +135,7 @@ struct fs_job {
     struct fs_job_hold_state hold;
     struct fs_job_fault_pause fault;
     struct fs_job_journal journal;
+    struct fs_job_checkpoints checkpoints;
 };
 
 double fs_job_now(const struct fs_job *job);

@@ -67,11 +67,22 @@ static int journaling(const struct fs_job *job)
 
 void fs_job_journal_line_start(struct fs_job *job)
 {
+    struct fs_job_checkpoints *c = &job->checkpoints;
     job->journal.line_start_pos = job->file.position;
     job->journal.line_start_line = job->file.line;
-    job->journal.have_line_start_state = journaling(job) && job->printer->gcode_move;
-    if (job->journal.have_line_start_state)
-        fs_gcode_move_get_state(job->printer->gcode_move, &job->journal.line_start_state);
+    job->journal.have_line_start_state = job->printer->gcode_move != NULL;
+    if (!job->journal.have_line_start_state)
+        return;
+    fs_gcode_move_get_state(job->printer->gcode_move, &job->journal.line_start_state);
+    if (!c->ring)
+        return;
+    struct fs_job_checkpoint *cp = &c->ring[c->next];
+    cp->pos = job->file.position;
+    cp->line = job->file.line;
+    cp->g = job->journal.line_start_state;
+    c->next = (c->next + 1) % FS_JOB_CHECKPOINTS;
+    if (c->count < FS_JOB_CHECKPOINTS)
+        c->count++;
 }
 
 /* The print's own heater targets, noted after every line that was not
@@ -506,6 +517,7 @@ int fs_job_recover(struct fs_job *job, double z_lift, struct fs_error *err)
     job->stats.print_duration_s = r.print_duration;
     job->stats.filament_used_mm = r.filament_used;
     fs_display_status_reset_progress(&job->display);
+    job->checkpoints.count = 0;
     fs_job_set_state(job, FS_JOB_PRINTING);
     job->journal.next_write = now + FS_JOB_JOURNAL_PERIOD_S;
     fs_gcode_respond_info(job->gcode, "JOB_RECOVER: %s from byte %ld", job->file.name,

@@ -31,6 +31,7 @@
 #include "gcode/gcode.h"       /* fs_gcode_set_output */
 #include "gcode_expect.h"      /* gcode_expect_file */
 #include "job/job.h"           /* fs_job_* */
+#include "motion/halt.h"       /* fs_toolhead_halt_now, fs_toolhead_halt_finish */
 #include "motion/toolhead.h"   /* fs_toolhead_* */
 #include "printer/printer.h"   /* struct fs_printer */
 #include "sim_host.h"          /* struct sim_host */
@@ -481,6 +482,81 @@ static void test_extruder_fault_pauses_and_the_print_completes_after_clear(void 
     rig_close(&r);
 }
 
+/* What the fault module's halt does at once (inside fs_fault_raise, here
+ * from a timer while a line of the file waits for room in the queue). */
+static double halt_fn(struct fs_timer *t, double now)
+{
+    struct rig *r = t->arg;
+    (void)now;
+    fs_toolhead_halt_now(printer(r)->toolhead);
+    fs_heaters_turn_off_all(printer(r)->heaters);
+    return FS_NEVER;
+}
+
+/* A halt mid-print drops the queued moves; the job goes back to the line
+ * during which the motors stopped, so RESUME skips nothing: the print ends
+ * where the file says with at most that one line's extrusion repeated. */
+static void test_halt_pause_goes_back_to_the_line_the_motors_stopped_in(void **state)
+{
+    (void)state;
+    struct gcode_expect expect;
+    expect_file(&expect);
+    struct rig r;
+    rig_open(&r);
+    double pos[4];
+    fs_toolhead_get_position(printer(&r)->toolhead, pos);
+    double e_start = pos[3];
+    must_run(&r, "SDCARD_PRINT_FILE FILENAME=" GCODE_NAME);
+    double hotend = 0.0;
+    run_for(&r, PAUSE_AFTER_S - 1.0);
+    hotend = heater_target(&r, "extruder");
+    struct fs_timer halt;
+    fs_timer_init(&halt, halt_fn, &r);
+    fs_reactor_timer_set(&sim_session_host(r.s)->reactor, &halt, now_s(&r) + 1.0);
+    run_for(&r, 2.0);
+    struct fs_job *job = printer(&r)->job;
+    /* Held by the halt, not in error, and no line started since. */
+    assert_int_equal(fs_job_state(job), FS_JOB_PRINTING);
+    assert_false(fs_job_has_work(job));
+
+    /* The deferred part: motors read back, then the job's halt pause. */
+    struct fs_error err = {{0}};
+    if (fs_toolhead_halt_finish(printer(&r)->toolhead, 0, &err) < 0)
+        fail_msg("%s", err.msg);
+    fs_toolhead_get_position(printer(&r)->toolhead, pos);
+    double stopped_e = pos[3];
+    struct fs_job_park park = park_config(FS_JOB_PAUSE_HEATERS_KEEP, 600);
+    r.out[0] = '\0';
+    if (fs_job_halt_pause(job, &park, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_true(fs_job_paused_by_fault(job));
+    assert_non_null(strstr(r.out, "!! halted: the motors stopped in " GCODE_NAME ":"));
+    struct fs_toolhead_status st;
+    fs_toolhead_get_status(printer(&r)->toolhead, &st);
+    assert_string_equal(st.homed, "xyz");
+
+    r.out[0] = '\0';
+    must_run(&r, "RESUME");
+    char announce[64];
+    snprintf(announce, sizeof(announce), "// RESUME: heating extruder to %.0f C", hotend);
+    assert_non_null(strstr(r.out, announce));
+    run_to_end(&r);
+    struct fs_job_status js;
+    fs_job_get_status(job, &js);
+    if (js.state != FS_JOB_COMPLETE)
+        fail_msg("job %s: %s", fs_job_state_name(js.state), js.message);
+    fs_toolhead_get_position(printer(&r)->toolhead, pos);
+    for (int i = 0; i < 3; i++)
+        if (fabs(pos[i] - expect.toolhead[i]) > 1e-6)
+            fail_msg("axis %d ends at %.6f, the file commands %.6f", i, pos[i],
+                     expect.toolhead[i]);
+    /* Nothing skipped; what repeats is the done part of one line. */
+    double extra = (pos[3] - e_start) - expect.net_extrusion;
+    print_message("halted with E at %.4f; %.4f mm extruded twice\n", stopped_e, extra);
+    assert_true(extra > -0.01 && extra < 1.0);
+    rig_close(&r);
+}
+
 /* An emergency stop: everything off on every MCU, homing lost. */
 static void test_journal_of_a_paused_job_finishes_it_after_a_shutdown(void **state)
 {
@@ -500,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_fault_pause_parks_and_resume_completes_the_print),
         cmocka_unit_test(test_heaters_off_after_timeout_and_cancel_keeps_the_machine_usable),
         cmocka_unit_test(test_extruder_fault_pauses_and_the_print_completes_after_clear),
+        cmocka_unit_test(test_halt_pause_goes_back_to_the_line_the_motors_stopped_in),
         cmocka_unit_test(test_journal_of_a_paused_job_finishes_it_after_a_shutdown),
         cmocka_unit_test(test_journal_of_a_paused_job_finishes_it_after_restart),
     };
