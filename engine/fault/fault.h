@@ -199,7 +199,8 @@ struct fs_fault_source_ops {
     int (*clear)(void *arg, enum fs_fault_kind kind, struct fs_error *err);
     /* Axes whose position this fault makes untrustworthy (FS_FAULT_AXIS_*). */
     unsigned (*untrusted_axes)(void *arg, enum fs_fault_kind kind);
-    /* Current state for the capsule (may add members to obj). */
+    /* Current state for the capsule (may add members to obj). Called
+     * inside fs_fault_raise when a journal is configured: must not wait. */
     void (*describe)(void *arg, struct cJSON *obj);
 };
 
@@ -222,7 +223,9 @@ struct fs_fault_actions {
     /* Queries. */
     unsigned (*homed_axes)(void *arg);
     int (*job_active)(void *arg);                       /* printing or paused */
-    void (*describe)(void *arg, struct cJSON *obj);     /* printer state for capsules */
+    /* Printer state for capsules; called inside fs_fault_raise (when a
+     * journal is configured): must not wait. */
+    void (*describe)(void *arg, struct cJSON *obj);
 };
 
 struct fs_fault_policy_config {
