@@ -653,6 +653,7 @@ void fs_toolhead_get_status(struct fs_toolhead *th, struct fs_toolhead_status *s
     st->queued_moves = th->la.count;
     st->stalls = th->stalls;
     st->moves = th->moves;
+    st->halted = th->halted;
 }
 
 int fs_toolhead_stepper_count(const struct fs_toolhead *th) { return th->extruder ? 4 : 3; }

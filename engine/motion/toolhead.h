@@ -91,6 +91,7 @@ struct fs_toolhead_status {
     int queued_moves;
     int stalls; /* times the committed motion ran out while moves waited */
     long long moves; /* moves committed since start */
+    int halted; /* between fs_toolhead_halt_now and fs_toolhead_halt_finish (halt.h) */
 };
 void fs_toolhead_get_status(struct fs_toolhead *th, struct fs_toolhead_status *st);
 

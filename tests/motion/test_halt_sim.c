@@ -215,6 +215,9 @@ static void test_halt_mid_move_stops_at_once_and_keeps_trusted_homing(void **sta
     /* Until the read-back, nothing moves and nothing is planned. */
     assert_int_equal(run(&r, "G1 X50"), -1);
     assert_non_null(strstr(r.err.msg, "halted: test fault"));
+    struct fs_toolhead_status st;
+    fs_toolhead_get_status(th, &st);
+    assert_true(st.halted);
     struct fs_halt_report rep;
     fs_halt_get_report(fs_toolhead_halt_obj(th), 0, &rep);
     assert_true(rep.sent && rep.fired);
