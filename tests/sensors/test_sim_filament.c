@@ -27,6 +27,7 @@
 #include "core/reactor.h"              /* fs_reactor_pause */
 #include "fault/fault.h"               /* fs_faults_* */
 #include "gcode/gcode.h"               /* fs_gcode_set_output */
+#include "gcode/macro.h"               /* struct fs_macro_value */
 #include "job/job.h"                   /* fs_job_* */
 #include "motion/toolhead.h"           /* fs_toolhead_* */
 #include "plant_fan.h"                 /* struct plant_fan */
@@ -76,8 +77,9 @@ static void write_gcode(const char *path, int segments)
     fclose(f);
 }
 
-/* demo_cartesian.cfg with the sdcard in the rig's folder and the sensors. */
-static void write_config(struct rig *r)
+/* demo_cartesian.cfg with the sdcard in the rig's folder and the sensors,
+ * each with extra options (lines ending in newlines). */
+static void write_config(struct rig *r, const char *runout_extra, const char *motion_extra)
 {
     FILE *in = fopen(DEMO_CONFIG, "r");
     FILE *out = fopen(r->config, "w");
@@ -97,22 +99,23 @@ static void write_config(struct rig *r)
             fprintf(out, "tachometer_pin: ^toolboard:PA12\n");
     }
     fprintf(out, "\n[filament_switch_sensor runout]\nswitch_pin: ^toolboard:PA10\n"
-                 "event_delay: %.1f\n"
+                 "event_delay: %.1f\n%s"
                  "\n[filament_motion_sensor motion]\nswitch_pin: ^toolboard:PA11\n"
-                 "detection_length: %.1f\nextruder: extruder\n",
-            EVENT_DELAY_S, DETECTION_MM);
+                 "detection_length: %.1f\nextruder: extruder\n%s",
+            EVENT_DELAY_S, runout_extra, DETECTION_MM, motion_extra);
     fclose(in);
     fclose(out);
 }
 
-static void rig_open(struct rig *r, int segments)
+static void rig_open_with(struct rig *r, int segments, const char *runout_extra,
+                          const char *motion_extra)
 {
     memset(r, 0, sizeof(*r));
     snprintf(r->dir, sizeof(r->dir), "/tmp/fs_filament_XXXXXX");
     assert_non_null(mkdtemp(r->dir));
     snprintf(r->config, sizeof(r->config), "%s/printer.cfg", r->dir);
     snprintf(r->gcode, sizeof(r->gcode), "%s/%s", r->dir, GCODE_NAME);
-    write_config(r);
+    write_config(r, runout_extra, motion_extra);
     write_gcode(r->gcode, segments);
     struct fs_error err = {{0}};
     r->s = sim_session_open(r->config, 11, NULL, &err);
@@ -120,6 +123,8 @@ static void rig_open(struct rig *r, int segments)
         fail_msg("%s", err.msg);
     fs_gcode_set_output(printer(r)->gcode, capture, r);
 }
+
+static void rig_open(struct rig *r, int segments) { rig_open_with(r, segments, "", ""); }
 
 static void rig_close(struct rig *r)
 {
@@ -308,6 +313,52 @@ static void test_stalled_hotend_fan_is_reported(void **state)
     rig_close(&r);
 }
 
+static void test_without_pause_on_runout_the_macro_runs_and_the_print_goes_on(void **state)
+{
+    (void)state;
+    struct rig r;
+    const char *opts = "pause_on_runout: False\n"
+                       "runout_gcode: RESPOND MSG=\"runout macro ran\"\n";
+    rig_open_with(&r, 120, opts, opts);
+    print_until_extruded(&r, 10.0);
+    r.out[0] = '\0';
+    assert_int_equal(sim_printer_filament_run_out(world(&r), "extruder", 0.0), 0);
+    /* Long enough for the motion sensor to notice too. */
+    run_until(&r, now_s(&r) + 15.0);
+    assert_int_equal(fault_count(&r), 0);
+    assert_int_equal(fs_job_state(printer(&r)->job), FS_JOB_PRINTING);
+    assert_non_null(strstr(r.out, "runout macro ran"));
+    assert_non_null(strstr(r.out, "filament_switch_sensor runout: no filament"));
+    rig_close(&r);
+}
+
+static void test_a_disabled_sensor_raises_nothing(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_open(&r, 120);
+    must_run(&r, "SET_FILAMENT_SENSOR SENSOR=runout ENABLE=0");
+    must_run(&r, "SET_FILAMENT_SENSOR SENSOR=motion ENABLE=0");
+    print_until_extruded(&r, 10.0);
+    assert_int_equal(sim_printer_filament_run_out(world(&r), "extruder", 0.0), 0);
+    run_until(&r, now_s(&r) + 15.0);
+    assert_int_equal(fault_count(&r), 0);
+    assert_int_equal(fs_job_state(printer(&r)->job), FS_JOB_PRINTING);
+    /* The state stays current for macros while detection is off. */
+    struct fs_macro_value v;
+    struct fs_error err = {{0}};
+    struct fs_filament_sensors *fs = printer(&r)->filament_sensors;
+    assert_int_equal(fs_filament_sensors_status(fs, "filament_switch_sensor runout",
+                                                "filament_detected", &v, &err),
+                     1);
+    assert_int_equal(v.kind, FS_MACRO_BOOL);
+    assert_int_equal((int)v.number, 0);
+    assert_int_equal(fs_filament_sensors_status(fs, "runout", "enabled", &v, &err), 1);
+    assert_int_equal((int)v.number, 0);
+    assert_int_equal(fs_filament_sensors_status(fs, "extruder", "enabled", &v, &err), 0);
+    rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +366,8 @@ int main(void)
         cmocka_unit_test(test_jam_is_reported_after_detection_length),
         cmocka_unit_test(test_a_healthy_print_raises_nothing),
         cmocka_unit_test(test_stalled_hotend_fan_is_reported),
+        cmocka_unit_test(test_without_pause_on_runout_the_macro_runs_and_the_print_goes_on),
+        cmocka_unit_test(test_a_disabled_sensor_raises_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
