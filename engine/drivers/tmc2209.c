@@ -336,12 +336,20 @@ static void describe_bits(uint32_t set, char *out, size_t cap)
         snprintf(out + len, cap - len, " (%s)", first);
 }
 
+/* One literal raise per kind: the raise sites are how the catalogue is
+ * checked against the code (tests/fault/check_raise_sites.sh). */
 static void raise_bits(struct fs_tmc2209 *t, enum fs_fault_kind kind, uint32_t set)
 {
     char names[160];
     describe_bits(set, names, sizeof(names));
-    fs_fault_raise(t->src, kind, "%s; GSTAT=0x%08x DRV_STATUS=0x%08x", names,
-                   (unsigned)t->read_value[REG_GSTAT], (unsigned)t->read_value[REG_DRV_STATUS]);
+    unsigned gstat = (unsigned)t->read_value[REG_GSTAT];
+    unsigned drv = (unsigned)t->read_value[REG_DRV_STATUS];
+    if (kind == FS_FAULT_DRIVER_WARNING)
+        fs_fault_raise(t->src, FS_FAULT_DRIVER_WARNING, "%s; GSTAT=0x%08x DRV_STATUS=0x%08x",
+                       names, gstat, drv);
+    else
+        fs_fault_raise(t->src, FS_FAULT_DRIVER_ERROR, "%s; GSTAT=0x%08x DRV_STATUS=0x%08x",
+                       names, gstat, drv);
 }
 
 /* A bit is reported when it appears. Errors stay reported until cleared;
@@ -459,6 +467,8 @@ static void script_end(struct fs_tmc2209 *t, int ok)
     switch (kind) {
     case SCRIPT_INIT:
         t->ready = ok;
+        if (!ok)
+            t->needs_init = 1;
         if (ok) {
             t->needs_init = 0;
             /* The power-on reset flag was just cleared by us: not news. */
@@ -538,7 +548,14 @@ static void transfer_result(struct fs_tmc2209 *t, int ok, uint32_t value)
 static double on_poll(struct fs_timer *timer, double eventtime)
 {
     struct fs_tmc2209 *t = timer->arg;
-    if (t->running == SCRIPT_NONE && t->ready) {
+    if (t->running != SCRIPT_NONE)
+        return eventtime + POLL_INTERVAL_S;
+    if (!t->ready) {
+        /* Not set up yet (it did not answer: its motor supply may come
+         * on later, and the chip runs from it): try again. */
+        t->pending_init = 1;
+        script_start_pending(t);
+    } else {
         build_script(t, SCRIPT_POLL);
         script_next(t);
     }

@@ -9,7 +9,9 @@
  * or stealthChop), CHOPCONF (microsteps of the stepper's section, toff,
  * hysteresis, blank time, vsense, interpolation), IHOLD_IRUN (from the
  * currents and sense_resistor), TPOWERDOWN, TPWMTHRS, PWMCONF, each write
- * confirmed by IFCNT counting it. Then every second GSTAT and DRV_STATUS
+ * confirmed by IFCNT counting it (a driver that does not answer is
+ * reported once and set up again every second until it does: the chip
+ * runs from the motor supply). Then every second GSTAT and DRV_STATUS
  * are read (two transfers per driver per second) and decoded:
  *   driver_error: ot, s2ga, s2gb, s2vsa, s2vsb (DRV_STATUS), drv_err,
  *     uv_cp, reset (GSTAT: an unexpected reset means every setting is back

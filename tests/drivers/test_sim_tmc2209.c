@@ -393,6 +393,38 @@ static void test_open_load_at_standstill_is_not_reported(void **state)
     destroy(&r);
 }
 
+/* A driver that does not answer (here: strapped to another node address
+ * than the configuration says) is a driver_error naming the wire, and is
+ * not set up; the other driver on the same wire is. Set-up is retried
+ * every second until it answers. */
+static void test_silent_driver_is_reported(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r);
+    /* Before the MCU's first transfer (the set-up starts after configure,
+     * 200 us later on the wire). */
+    chip(&r, "stepper_y")->address = 3;
+    sim_host_run_for(&r.host, 1.0);
+    const struct fs_fault_record *rec = find_record(&r, "tmc2209 stepper_y", FS_FAULT_DRIVER_ERROR);
+    assert_non_null(rec);
+    assert_contains(rec->evidence, "no answer");
+    assert_contains(rec->evidence, "PD0");
+    assert_false(fs_tmc2209_is_ready(driver(&r, "stepper_y")));
+    assert_true(fs_tmc2209_is_ready(driver(&r, "stepper_x")));
+    assert_int_equal(plant_tmc2209_ifcnt(chip(&r, "stepper_y")), 0);
+    assert_null(find_record(&r, "tmc2209 stepper_x", FS_FAULT_DRIVER_ERROR));
+    /* It answers again (say, its motor supply came on): it is set up at
+     * the next poll, and the fault is reported once. */
+    int records = fs_faults_record_count(r.printer.faults);
+    chip(&r, "stepper_y")->address = 1;
+    sim_host_run_for(&r.host, 1.5);
+    assert_true(fs_tmc2209_is_ready(driver(&r, "stepper_y")));
+    assert_int_equal(plant_tmc2209_ifcnt(chip(&r, "stepper_y")), 7);
+    assert_int_equal(fs_faults_record_count(r.printer.faults), records);
+    destroy(&r);
+}
+
 static void test_dump_tmc_prints_the_registers(void **state)
 {
     (void)state;
@@ -441,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_over_temperature_on_x_is_a_driver_error),
         cmocka_unit_test(test_unexpected_reset_and_reinit),
         cmocka_unit_test(test_open_load_at_standstill_is_not_reported),
+        cmocka_unit_test(test_silent_driver_is_reported),
         cmocka_unit_test(test_dump_tmc_prints_the_registers),
         cmocka_unit_test(test_unsupported_options_are_refused_by_name),
     };
