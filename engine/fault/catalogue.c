@@ -76,7 +76,7 @@ static const struct fs_fault_kind_info catalogue[FS_FAULT_KIND_COUNT] = {
      "none (the MCU's data dictionary)", CLS(MCU)},
     {FS_FAULT_TIMING_OVERRUN, "timing_overrun",
      "the host could not deliver step commands in time: their clocks would be in the past",
-     "none (the host's move queue timing)", CLS(MOTION) | CLS(MCU)},
+     "none (the host's move queue timing)", CLS(MOTION)},
     {FS_FAULT_MOVE_OUT_OF_RANGE, "move_out_of_range",
      "a commanded move leaves the axis limits", "position_min/position_max", CLS(MOTION)},
     {FS_FAULT_HOMING_FAILED, "homing_failed",
