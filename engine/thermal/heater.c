@@ -25,8 +25,10 @@
 /* Readings further apart than this (a lost report) are not used to grow
  * the integral or take a derivative: the gap says nothing about the rate. */
 #define HEATER_MAX_DT_S 2.0
-/* Readings kept for the uncommanded-heating window (60 s at 0.3 s). */
+/* Readings kept for the uncommanded-heating window (60 s at 0.3 s), and
+ * how many of them one median takes (1.5 s at 0.3 s). */
 #define HEATER_HISTORY 256
+#define HEATER_MEDIAN 5
 
 /* What one reading says about the sensor. */
 enum reading_class {
@@ -74,6 +76,7 @@ struct fs_heater {
     double min_reading, max_reading; /* min_temp..max_temp as readings */
     enum fs_heater_fault fault;     /* latched: off until cleared */
     char fault_reason[FS_FAULT_EVIDENCE_MAX];
+    char evidence[FS_FAULT_EVIDENCE_MAX]; /* the fault being raised */
     double bad_count_s;             /* the leaky counter */
     double bad_run_s;               /* the current run of bad readings */
     double bad_run_worst;           /* its reading furthest from sane, 0..1 */
@@ -86,6 +89,7 @@ struct fs_heater {
     double hist_t[HEATER_HISTORY], hist_c[HEATER_HISTORY];
     int hist_head, hist_count;
     int uncommanded_raised;
+    int sensor_raised; /* the counter's fault was raised since the last clear */
 
     fs_heater_control_fn override_fn;
     void *override_arg;
@@ -154,22 +158,22 @@ static enum fs_heater_fault display_kind(enum fs_fault_kind kind)
     }
 }
 
-/* A fault of this heater: off and latched first (whatever the policy),
- * then the fault module. The first evidence is kept for status and
- * refusals. */
-static void raise_fault(struct fs_heater *h, enum fs_fault_kind kind, const char *fmt, ...)
+/* A fault of this heater, first half: off and latched at once (whatever
+ * the policy will say), the evidence written into h->evidence and the
+ * first one kept for status and refusals. The caller then raises it with
+ * a literal fs_fault_raise(h->src, FS_FAULT_<KIND>, "%s", h->evidence), so
+ * every raise site can be found by its kind. */
+static void latch_off(struct fs_heater *h, enum fs_fault_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void raise_fault(struct fs_heater *h, enum fs_fault_kind kind, const char *fmt, ...)
+static void latch_off(struct fs_heater *h, enum fs_fault_kind kind, const char *fmt, ...)
 {
-    char evidence[FS_FAULT_EVIDENCE_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(evidence, sizeof(evidence), fmt, ap);
+    vsnprintf(h->evidence, sizeof(h->evidence), fmt, ap);
     va_end(ap);
     if (!h->fault)
-        snprintf(h->fault_reason, sizeof(h->fault_reason), "%s", evidence);
+        snprintf(h->fault_reason, sizeof(h->fault_reason), "%s", h->evidence);
     heater_off_latched(h, display_kind(kind));
-    fs_fault_raise(h->src, kind, "%s", evidence);
 }
 
 enum fs_heater_fault fs_heater_fault(const struct fs_heater *h, const char **reason)
@@ -227,6 +231,7 @@ int fs_heater_clear_fault(struct fs_heater *h, struct fs_error *err)
     h->verify_target = 0.0;
     h->bad_count_s = 0.0;
     h->uncommanded_raised = 0;
+    h->sensor_raised = 0;
     h->hist_count = 0;
     return 0;
 }
@@ -313,7 +318,7 @@ static int check_reading(struct fs_heater *h, double dt, double value)
     enum reading_class c = classify(h, value);
     h->reading_class = c;
     if (c == READING_GOOD) {
-        if (h->bad_run_s > 0.0 && !h->fault)
+        if (h->bad_run_s > 0.0 && !h->sensor_raised)
             fs_fault_raise(h->src, FS_FAULT_SENSOR_GLITCH,
                            "%s: %s for %.1f s (worst reading %.1f C, ADC %.4f), under the "
                            "%.1f s tolerance (count now %.2f s)",
@@ -332,18 +337,56 @@ static int check_reading(struct fs_heater *h, double dt, double value)
     }
     h->bad_run_s += dt;
     h->bad_count_s += dt;
-    if (h->bad_count_s > h->tolerance_s && !h->fault)
-        raise_fault(h, class_kind(c),
-                    "%s reads %.1f C (ADC %.4f), %s (limits: open ADC > %.4f, short ADC < "
-                    "%.4f, %.1f..%.1f C) for %.1f s; bad time %.2f s > fault_tolerance %.1f s",
-                    h->name, reading_c(h, value), value, class_name(c), h->open_limit,
-                    h->short_limit, h->p.min_temp_c, h->p.max_temp_c, h->bad_run_s,
-                    h->bad_count_s, h->tolerance_s);
+    /* Raised even when the heater is off for another fault already: the
+     * sensor's state is news of its own (and FAULT_CLEAR must see it). */
+    if (h->bad_count_s > h->tolerance_s && !h->sensor_raised) {
+        h->sensor_raised = 1;
+        latch_off(h, class_kind(c),
+                  "%s reads %.1f C (ADC %.4f), %s (limits: open ADC > %.4f, short ADC < "
+                  "%.4f, %.1f..%.1f C) for %.1f s; bad time %.2f s > fault_tolerance %.1f s",
+                  h->name, reading_c(h, value), value, class_name(c), h->open_limit,
+                  h->short_limit, h->p.min_temp_c, h->p.max_temp_c, h->bad_run_s,
+                  h->bad_count_s, h->tolerance_s);
+        switch (c) {
+        case READING_OPEN:
+            fs_fault_raise(h->src, FS_FAULT_SENSOR_OPEN, "%s", h->evidence);
+            break;
+        case READING_SHORT:
+            fs_fault_raise(h->src, FS_FAULT_SENSOR_SHORT, "%s", h->evidence);
+            break;
+        case READING_OVER:
+            fs_fault_raise(h->src, FS_FAULT_OVER_TEMPERATURE, "%s", h->evidence);
+            break;
+        case READING_UNDER:
+        case READING_GOOD:
+            fs_fault_raise(h->src, FS_FAULT_UNDER_TEMPERATURE, "%s", h->evidence);
+            break;
+        }
+    }
     return 1;
 }
 
+/* The median of the HEATER_MEDIAN readings ending i readings before the
+ * newest. */
+static double history_median(const struct fs_heater *h, int i)
+{
+    double v[HEATER_MEDIAN];
+    for (int j = 0; j < HEATER_MEDIAN; j++) {
+        double x = h->hist_c[(h->hist_head - 1 - i - j + 2 * HEATER_HISTORY) % HEATER_HISTORY];
+        int k = j;
+        for (; k > 0 && v[k - 1] > x; k--)
+            v[k] = v[k - 1];
+        v[k] = x;
+    }
+    return v[HEATER_MEDIAN / 2];
+}
+
 /* Sane readings while the output is off: the lowest of the last
- * uncommanded_time_s against the latest. */
+ * uncommanded_time_s against the latest, both as medians of
+ * HEATER_MEDIAN readings, so that one implausible reading (a sum that
+ * straddled a sensor glitch reads anything) can neither make nor hide a
+ * rise. Real uncommanded heating lasts; the median only delays it by half
+ * its span. */
 static void check_uncommanded(struct fs_heater *h, double t, double temp, int output_off)
 {
     if (!h->out)
@@ -358,23 +401,28 @@ static void check_uncommanded(struct fs_heater *h, double t, double temp, int ou
     h->hist_head = (h->hist_head + 1) % HEATER_HISTORY;
     if (h->hist_count < HEATER_HISTORY)
         h->hist_count++;
-    double low = temp, low_t = t;
-    for (int i = 0; i < h->hist_count; i++) {
+    if (h->hist_count < HEATER_MEDIAN)
+        return;
+    double now = history_median(h, 0);
+    double low = now, low_t = t;
+    for (int i = 1; i + HEATER_MEDIAN <= h->hist_count; i++) {
         int k = (h->hist_head - 1 - i + HEATER_HISTORY) % HEATER_HISTORY;
         if (t - h->hist_t[k] > h->p.uncommanded_time_s)
             break;
-        if (h->hist_c[k] < low) {
-            low = h->hist_c[k];
+        double m = history_median(h, i);
+        if (m < low) {
+            low = m;
             low_t = h->hist_t[k];
         }
     }
-    if (temp - low > h->p.uncommanded_rise_c && !h->uncommanded_raised) {
+    if (now - low > h->p.uncommanded_rise_c && !h->uncommanded_raised) {
         h->uncommanded_raised = 1;
-        raise_fault(h, FS_FAULT_UNCOMMANDED_HEATING,
-                    "%s rose from %.1f C to %.1f C in %.1f s with its output off "
-                    "(uncommanded_heating_rise %.1f C within uncommanded_heating_time %.0f s)",
-                    h->name, low, temp, t - low_t, h->p.uncommanded_rise_c,
-                    h->p.uncommanded_time_s);
+        latch_off(h, FS_FAULT_UNCOMMANDED_HEATING,
+                  "%s rose from %.1f C to %.1f C in %.1f s with its output off "
+                  "(uncommanded_heating_rise %.1f C within uncommanded_heating_time %.0f s)",
+                  h->name, low, now, t - low_t, h->p.uncommanded_rise_c,
+                  h->p.uncommanded_time_s);
+        fs_fault_raise(h->src, FS_FAULT_UNCOMMANDED_HEATING, "%s", h->evidence);
     }
 }
 
@@ -482,19 +530,22 @@ static void verify_update(struct fs_heater *h, double t, double dt, double temp)
         if (temp >= h->goal_c) {
             start_approach(h, t, temp);
         } else if (t >= h->goal_time) {
-            raise_fault(h, FS_FAULT_NOT_HEATING,
-                        "Heater %s not heating at expected rate (%.1f C after the last "
-                        "check, goal %.1f C by now; check_gain_time %.0f s, heating_gain "
-                        "%.1f C)", h->name, temp, h->goal_c, v->check_gain_time_s,
-                        v->heating_gain_c);
+            latch_off(h, FS_FAULT_NOT_HEATING,
+                      "Heater %s not heating at expected rate (%.1f C after the last "
+                      "check, goal %.1f C by now; check_gain_time %.0f s, heating_gain "
+                      "%.1f C)", h->name, temp, h->goal_c, v->check_gain_time_s,
+                      v->heating_gain_c);
+            fs_fault_raise(h->src, FS_FAULT_NOT_HEATING, "%s", h->evidence);
         }
         return;
     }
-    if (h->verify_error >= v->max_error)
-        raise_fault(h, FS_FAULT_RUNAWAY,
-                    "Heater %s not heating at expected rate (%.1f C, %.1f C below target "
-                    "%.1f C for too long: error %.0f C*s >= max_error %.0f)", h->name, temp,
-                    low - temp, target, h->verify_error, v->max_error);
+    if (h->verify_error >= v->max_error) {
+        latch_off(h, FS_FAULT_RUNAWAY,
+                  "Heater %s not heating at expected rate (%.1f C, %.1f C below target "
+                  "%.1f C for too long: error %.0f C*s >= max_error %.0f)", h->name, temp,
+                  low - temp, target, h->verify_error, v->max_error);
+        fs_fault_raise(h->src, FS_FAULT_RUNAWAY, "%s", h->evidence);
+    }
 }
 
 /* ---- readings and output ------------------------------------------------- */

@@ -40,7 +40,7 @@
  *   - over_temperature / under_temperature: above max_temp (below the short
  *     or open limit), below min_temp.
  *   All four share one LEAKY counter: a bad reading adds its interval, a
- *   good one takes away a quarter of its interval (floor 0), so one good
+ *   good one takes away an eighth of its interval (floor 0), so one good
  *   reading does not wipe out a run of bad ones; when the counter exceeds
  *   fault_tolerance the kind of the reading that crossed it is raised. From
  *   the first bad reading the host sets the power to 0 (an open NTC reads
@@ -98,8 +98,12 @@ struct fs_reactor;
 #define FS_HEATER_COLD_LIMIT_MIN_C (-200.0)
 #define FS_HEATER_HOT_MARGIN_C 50.0
 #define FS_HEATER_HOT_LIMIT_MAX_C 600.0
-/* A good reading takes away this share of its interval from the counter. */
-#define FS_HEATER_LEAK_FRACTION 0.25
+/* A good reading takes away this share of its interval from the counter.
+ * An eighth, not more: a wire that opens for 0.3 s at a time is caught by
+ * about every other 0.3 s report (a sum that straddles the open reads
+ * plausible), so a sensor that glitches every second or two must still add
+ * up to a fault; a single spike every 3 s or more never does. */
+#define FS_HEATER_LEAK_FRACTION 0.125
 /* Readings beyond the host's tolerance before the reference firmware's
  * range check shuts the MCU down: one for the reading the host decides on
  * arriving late, one for a lost report, one for rounding. */
