@@ -7,7 +7,7 @@
 #include <stdint.h> /* int64_t */
 
 #include "core/reactor.h"     /* struct fs_timer */
-#include "fault/fault.h"      /* enum fs_fault_kind */
+#include "fault/fault.h"      /* FS_FAULT_NAME_MAX */
 #include "mcu/mcu_buttons.h"  /* fs_mcu_buttons_fn */
 
 struct fs_config_section;
@@ -25,7 +25,6 @@ struct fs_filament_sensor {
     struct fs_printer *printer;
     char name[FS_FILAMENT_NAME_MAX];        /* "runout" */
     char source_name[FS_FAULT_NAME_MAX];    /* "filament_switch_sensor runout" */
-    enum fs_fault_kind kind;                /* RUNOUT (switch) or JAM (motion) */
     struct fs_fault_source *source;
     struct fs_mcu_buttons *button;
     int enabled;
@@ -54,8 +53,8 @@ struct fs_filament_sensor {
 /* Options both kinds share, the switch on switch_pin (each change goes to
  * on_change with fsn) and the fault source. */
 int fs_filament_sensor_init(struct fs_filament_sensor *fsn, struct fs_printer *p,
-                            struct fs_config_section *s, enum fs_fault_kind kind,
-                            fs_mcu_buttons_fn on_change, struct fs_error *err);
+                            struct fs_config_section *s, fs_mcu_buttons_fn on_change,
+                            struct fs_error *err);
 void fs_filament_sensor_fini(struct fs_filament_sensor *fsn);
 /* The sensor's new reading: runout (while printing) or insert (otherwise)
  * when it changed. */

@@ -114,7 +114,7 @@ int fs_filament_motion_init(struct fs_filament_sensor *fsn, struct fs_printer *p
                             struct fs_config_section *s, struct fs_error *err)
 {
     const char *extruder;
-    if (fs_filament_sensor_init(fsn, p, s, FS_FAULT_JAM, on_toggle, err) < 0 ||
+    if (fs_filament_sensor_init(fsn, p, s, on_toggle, err) < 0 ||
         fs_config_get_float_above(s, "detection_length", 7.0, 0.0, &fsn->detection_length_mm,
                                   err) < 0 ||
         fs_config_get_str(s, "extruder", "extruder", &extruder, err) < 0)

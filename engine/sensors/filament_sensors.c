@@ -72,11 +72,12 @@ static void on_runout(struct fs_filament_sensor *fsn)
     const char *what = fsn->is_motion ? "no filament motion" : "no filament";
     if (fsn->pause_on_runout) {
         if (fsn->is_motion)
-            fs_fault_raise(fsn->source, fsn->kind,
+            fs_fault_raise(fsn->source, FS_FAULT_JAM,
                            "%s: extruder moved %.1f mm without a sensor toggle", what,
                            fsn->detection_length_mm);
         else
-            fs_fault_raise(fsn->source, fsn->kind, "%s: switch released while printing", what);
+            fs_fault_raise(fsn->source, FS_FAULT_RUNOUT, "%s: switch released while printing",
+                           what);
     } else {
         fs_gcode_respond_info(fsn->printer->gcode, "%s: %s (pause_on_runout is off)",
                               fsn->source_name, what);
@@ -127,11 +128,10 @@ static void sensor_describe(void *arg, struct cJSON *obj)
 }
 
 int fs_filament_sensor_init(struct fs_filament_sensor *fsn, struct fs_printer *p,
-                            struct fs_config_section *s, enum fs_fault_kind kind,
-                            fs_mcu_buttons_fn on_change, struct fs_error *err)
+                            struct fs_config_section *s, fs_mcu_buttons_fn on_change,
+                            struct fs_error *err)
 {
     fsn->printer = p;
-    fsn->kind = kind;
     fsn->enabled = 1;
     fsn->last_event_time = -INFINITY;
     fs_timer_init(&fsn->gcode_timer, run_pending_gcode, fsn);

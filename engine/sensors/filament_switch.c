@@ -11,5 +11,5 @@ static void on_switch(void *arg, double eventtime, int pressed)
 int fs_filament_switch_init(struct fs_filament_sensor *fsn, struct fs_printer *p,
                             struct fs_config_section *s, struct fs_error *err)
 {
-    return fs_filament_sensor_init(fsn, p, s, FS_FAULT_RUNOUT, on_switch, err);
+    return fs_filament_sensor_init(fsn, p, s, on_switch, err);
 }
