@@ -43,7 +43,6 @@
 /* The trigger reason the trsync reports; any value the host picks. */
 #define HALT_REASON 5
 #define HALT_REPORT_TIMEOUT_S 1.0
-#define HALT_REASON_MAX 200
 
 struct halt_mcu {
     struct fs_halt *halt;

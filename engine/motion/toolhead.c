@@ -100,6 +100,7 @@ struct fs_toolhead {
      * the gate for new motion. */
     struct fs_halt *halt;
     int halted;
+    int planning; /* inside the look-ahead's commit loop */
     char halt_reason[HALT_REASON_MAX];
     fs_toolhead_motion_check_fn motion_check;
     void *motion_check_arg;
@@ -194,15 +195,18 @@ int fs_toolhead_on_halt(struct fs_toolhead *th, fs_toolhead_halt_fn fn, void *ar
 struct fs_halt *fs_toolhead_halt_obj(struct fs_toolhead *th) { return th->halt; }
 
 /* From here on nothing is committed or sent: commit_move, the flushes and
- * the timer look at `halted` first, and the waits below end. The plan
- * itself is dropped by fs_toolhead_leave_halt, not here, because a halt
- * can come from inside a commit (a fault raised while steps are made). */
+ * the timer look at `halted` first, and the waits below end. The queued
+ * moves are dropped here unless the halt comes from inside the
+ * look-ahead's commit loop (a fault raised while steps are made): there
+ * the next commit_move fails, which makes the look-ahead drop them. */
 void fs_toolhead_enter_halt(struct fs_toolhead *th, const char *reason)
 {
     if (!th->halted)
         snprintf(th->halt_reason, sizeof(th->halt_reason), "%s", reason ? reason : "");
     th->halted = 1;
     th->moving = 0;
+    if (!th->planning)
+        fs_lookahead_reset(&th->la);
     for (int i = 0; i < th->halt_listener_count; i++)
         th->halt_listeners[i].fn(th->halt_listeners[i].arg);
 }
@@ -346,7 +350,10 @@ static int commit_all(struct fs_toolhead *th, struct fs_error *err)
 {
     if (fs_toolhead_halt_error(th, err) < 0)
         return -1;
-    if (fs_lookahead_flush(&th->la, commit_move, th, err) < 0) {
+    th->planning++;
+    int rc = fs_lookahead_flush(&th->la, commit_move, th, err);
+    th->planning--;
+    if (rc < 0) {
         drop_queue(th);
         return -1;
     }
@@ -367,10 +374,14 @@ static double toolhead_timer(struct fs_timer *t, double eventtime)
         return FS_NEVER;
     }
     double est = fs_toolhead_estimated_print_time(th);
-    if (th->la.count > 0 && th->print_time - est <= FS_TOOLHEAD_LOOKAHEAD_S &&
-        fs_lookahead_flush(&th->la, commit_move, th, &th->pending) < 0) {
-        drop_queue(th);
-        keep_error(th);
+    if (th->la.count > 0 && th->print_time - est <= FS_TOOLHEAD_LOOKAHEAD_S) {
+        th->planning++;
+        int rc = fs_lookahead_flush(&th->la, commit_move, th, &th->pending);
+        th->planning--;
+        if (rc < 0) {
+            drop_queue(th);
+            keep_error(th);
+        }
     }
     if (flush_due_steps(th, &th->pending) < 0)
         keep_error(th);
@@ -464,7 +475,10 @@ static int queue_move(struct fs_toolhead *th, const double pos[4], double speed,
         }
     }
     long long committed = th->moves;
-    if (fs_lookahead_add(&th->la, &m, commit_move, th, err) < 0) {
+    th->planning++;
+    int rc = fs_lookahead_add(&th->la, &m, commit_move, th, err);
+    th->planning--;
+    if (rc < 0) {
         drop_queue(th);
         return -1;
     }

@@ -293,6 +293,9 @@ static void test_halt_releases_gcode_waiting_for_the_planner(void **state)
     assert_true(refused >= 1);
     assert_true(ht.fired_at > 0.0);
     assert_non_null(strstr(r.err.msg, "halted: from a timer"));
+    struct fs_toolhead_status st;
+    fs_toolhead_get_status(th, &st);
+    assert_int_equal(st.queued_moves, 0); /* the plan is gone */
     /* Released promptly: the handler returned right after the halt. */
     double waited = sim_host_now(&r.host) - ht.fired_at;
     print_message("halt: G1 released %.3f ms after the halt\n", waited * 1e3);
