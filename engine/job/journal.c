@@ -26,14 +26,14 @@
 
 #include <cjson/cJSON.h> /* cJSON */
 #include <errno.h>       /* errno */
-#include <fcntl.h>       /* open */
 #include <math.h>        /* isnan, INFINITY, fmin */
 #include <stdio.h>       /* snprintf, fopen, rename */
 #include <stdlib.h>      /* free, malloc */
 #include <string.h>      /* strcmp, strerror */
 #include <sys/stat.h>    /* stat */
-#include <unistd.h>      /* fsync, close, unlink */
 
+
+#include "core/atomic_file.h" /* fs_atomic_write */
 #include "core/error.h"      /* fs_error_set */
 #include "gcode/gcode.h"     /* fs_gcode_register */
 #include "motion/gcode_move.h" /* fs_gcode_move_get_state */
@@ -223,36 +223,6 @@ static cJSON *build_journal(struct fs_job *job)
     return j;
 }
 
-static int write_atomically(const char *dir, const char *text, struct fs_error *err)
-{
-    char path[FS_JOB_DIR_MAX + 32], tmp[FS_JOB_DIR_MAX + 48];
-    snprintf(path, sizeof(path), "%s/" FS_JOB_JOURNAL_NAME, dir);
-    snprintf(tmp, sizeof(tmp), "%s/." FS_JOB_JOURNAL_NAME ".tmp", dir);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return fs_error_set(err, "journal %s: %s", tmp, strerror(errno));
-    int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 &&
-             fsync(fileno(f)) == 0;
-    int saved_errno = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        saved_errno = errno;
-    }
-    if (!ok || rename(tmp, path) != 0) {
-        if (ok)
-            saved_errno = errno;
-        unlink(tmp);
-        return fs_error_set(err, "journal %s: %s", path, strerror(saved_errno));
-    }
-    /* The rename itself reaches the disk with the folder. */
-    int dfd = open(dir, O_RDONLY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
-}
-
 int fs_job_write_journal(struct fs_job *job, struct fs_error *err)
 {
     if (!journaling(job))
@@ -262,7 +232,9 @@ int fs_job_write_journal(struct fs_job *job, struct fs_error *err)
     cJSON_Delete(j);
     if (!text)
         return fs_error_set(err, "journal: out of memory");
-    int rc = write_atomically(job->journal.dir, text, err);
+    int rc = fs_atomic_write(job->journal.dir, FS_JOB_JOURNAL_NAME, text, err);
+    if (rc < 0)
+        fs_error_prefix(err, "journal: ");
     free(text);
     return rc;
 }
