@@ -8,6 +8,9 @@
  *   printing --end of file--> complete
  *   printing|paused --CANCEL_PRINT--> cancelled
  *   printing --a line fails / M112--> error ("name.gcode:12: <message>")
+ *   printing --hold (a fault)--> printing, no line starts --fault pause--> paused
+ *                                                       (lifted, parked, flagged)
+ *   (after a restart) standby --JOB_RECOVER (job.json)--> printing
  *
  * Every state but printing and paused has no file open; a new file can be
  * selected and started from any of them, so an error in a line never leaves
