@@ -261,6 +261,15 @@ static int session_turn(struct sim_session *s, double until)
     return 1;
 }
 
+/* Fault work left when the loop ends (a shutdown stops the loop, but its
+ * journal line and capsule are written from here). */
+static void drain_fault_work(struct sim_session *s)
+{
+    struct fs_faults *faults = s->printer.faults;
+    while (faults && fs_faults_has_work(faults))
+        fs_faults_run_deferred(faults);
+}
+
 int sim_session_run(struct sim_session *s, double until, sim_session_stop_fn stop, void *arg,
                     struct fs_error *err)
 {
@@ -270,6 +279,8 @@ int sim_session_run(struct sim_session *s, double until, sim_session_stop_fn sto
         if (!session_turn(s, until))
             break;
     }
+    if (s->printer.restart_request == FS_RESTART_NONE)
+        drain_fault_work(s);
     return honour_restart(s, err);
 }
 
@@ -309,8 +320,7 @@ int sim_session_run_line(struct sim_session *s, const char *line, struct fs_erro
     int rc = fs_printer_run_console_line(&s->printer, line, "console", err);
     /* A fault the line raised is handled before the next line, as the
      * program loop would. */
-    while (s->printer.faults && fs_faults_has_work(s->printer.faults))
-        fs_faults_run_deferred(s->printer.faults);
+    drain_fault_work(s);
     if (rc < 0)
         return -1;
     return honour_restart(s, err);

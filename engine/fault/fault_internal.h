@@ -123,11 +123,4 @@ void fs_fault_journal_write(struct fs_faults *f, struct fs_fault_record *rec,
 /* The highest id in the journal (0: none), so ids and capsule names go on
  * across runs instead of overwriting the last run's capsules. */
 unsigned long fs_fault_journal_last_id(const char *journal_path);
-/* Writes parts to dir/name atomically (temp file in dir, fsync, rename,
- * fsync of dir). stop_before_rename: leave the synced temp file and return,
- * as a crash there would (tests). */
-int fs_fault_journal_write_file(const char *dir, const char *name, const char *const *parts,
-                                const size_t *lens, int count, int stop_before_rename,
-                                struct fs_error *err);
-
 #endif

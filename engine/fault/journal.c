@@ -23,78 +23,17 @@
 
 #include <cjson/cJSON.h> /* cJSON_* */
 #include <errno.h>       /* errno */
-#include <fcntl.h>       /* open */
 #include <stdio.h>       /* snprintf, fopen */
 #include <stdlib.h>      /* mkstemp, malloc, free */
 #include <string.h>      /* strerror, strlen */
 #include <sys/stat.h>    /* mkdir, stat */
-#include <unistd.h>      /* write, fsync, close, unlink */
 
+#include "core/atomic_file.h" /* fs_atomic_write_parts */
 #include "core/error.h" /* fs_error_set */
 #include "core/log.h"   /* fs_log */
 
 #define JOURNAL_NAME "faults.jsonl"
 #define JOURNAL_ROTATE_BYTES (4L * 1024 * 1024)
-
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static void sync_folder(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-int fs_fault_journal_write_file(const char *dir, const char *name, const char *const *parts,
-                                const size_t *lens, int count, int stop_before_rename,
-                                struct fs_error *err)
-{
-    char tmp[FS_FAULT_PATH_MAX + 64], final[FS_FAULT_PATH_MAX + 64];
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >= sizeof(tmp) ||
-        (size_t)snprintf(final, sizeof(final), "%s/%s", dir, name) >= sizeof(final))
-        return fs_error_set(err, "journal: path too long in %s", dir);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return fs_error_set(err, "journal: cannot create a file in %s: %s", dir,
-                            strerror(errno));
-    for (int i = 0; i < count; i++) {
-        if (write_all(fd, parts[i], lens[i]) < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return fs_error_set(err, "journal: writing %s: %s", tmp, strerror(e));
-        }
-    }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return fs_error_set(err, "journal: syncing %s: %s", tmp, strerror(e));
-    }
-    if (stop_before_rename)
-        return 0; /* tests: a crash between the write and the rename */
-    if (rename(tmp, final) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return fs_error_set(err, "journal: renaming %s to %s: %s", tmp, final, strerror(e));
-    }
-    sync_folder(dir);
-    return 0;
-}
 
 /* The whole of a file, or NULL (absent counts as empty: *len 0). */
 static char *read_file(const char *path, size_t *len, struct fs_error *err)
@@ -141,15 +80,6 @@ static char *read_file(const char *path, size_t *len, struct fs_error *err)
     return buf;
 }
 
-static int ensure_folder(const char *dir, struct fs_error *err)
-{
-    struct stat st;
-    if (stat(dir, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : fs_error_set(err, "journal: %s is not a folder", dir);
-    if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-        return fs_error_set(err, "journal: cannot create %s: %s", dir, strerror(errno));
-    return 0;
-}
 
 static int append_line(const char *dir, const char *line, struct fs_error *err)
 {
@@ -170,7 +100,7 @@ static int append_line(const char *dir, const char *line, struct fs_error *err)
     }
     const char *parts[3] = {old, line, "\n"};
     size_t lens[3] = {old_len, strlen(line), 1};
-    int rc = fs_fault_journal_write_file(dir, JOURNAL_NAME, parts, lens, 3, 0, err);
+    int rc = fs_atomic_write_parts(dir, JOURNAL_NAME, parts, lens, 3, 0, err);
     free(old);
     return rc;
 }
@@ -239,7 +169,7 @@ static int write_capsule(struct fs_faults *f, struct fs_fault_record *rec, cJSON
         return fs_error_set(err, "journal: out of memory for capsule %s", name);
     const char *parts[2] = {text, "\n"};
     size_t lens[2] = {strlen(text), 1};
-    int rc = fs_fault_journal_write_file(f->pc.journal_path, name, parts, lens, 2, 0, err);
+    int rc = fs_atomic_write_parts(f->pc.journal_path, name, parts, lens, 2, 0, err);
     free(text);
     if (rc == 0)
         snprintf(rec->capsule, sizeof(rec->capsule), "%s", name);
@@ -251,7 +181,7 @@ void fs_fault_journal_write(struct fs_faults *f, struct fs_fault_record *rec, cJ
     if (!f->pc.journal_path[0] || !rec)
         return;
     struct fs_error err = {{0}};
-    if (ensure_folder(f->pc.journal_path, &err) == 0 && write_capsule(f, rec, snapshot, &err) == 0) {
+    if (fs_atomic_ensure_folder(f->pc.journal_path, &err) == 0 && write_capsule(f, rec, snapshot, &err) == 0) {
         cJSON *line = line_json(rec);
         char *text = line ? cJSON_PrintUnformatted(line) : NULL;
         cJSON_Delete(line);

@@ -16,7 +16,7 @@
 
 #include "core/error.h"           /* struct fs_error */
 #include "fault/fault.h"          /* fs_faults_* */
-#include "fault/fault_internal.h" /* fs_fault_journal_write_file (crash simulation) */
+#include "core/atomic_file.h" /* fs_atomic_write_parts (crash simulation) */
 #include "fault_test_util.h"
 
 static const char *const config_text =
@@ -253,10 +253,10 @@ static void test_crash_before_rename_leaves_no_half_file(void **state)
     const char *parts[1] = {half};
     size_t lens[1] = {strlen(half)};
     struct fs_error err = {{0}};
-    assert_int_equal(fs_fault_journal_write_file(r.journal, "faults.jsonl", parts, lens, 1, 1,
+    assert_int_equal(fs_atomic_write_parts(r.journal, "faults.jsonl", parts, lens, 1, 1,
                                                  &err),
                      0);
-    assert_int_equal(fs_fault_journal_write_file(r.journal, "fault-2-runaway.json", parts, lens,
+    assert_int_equal(fs_atomic_write_parts(r.journal, "fault-2-runaway.json", parts, lens,
                                                  1, 1, &err),
                      0);
     assert_int_equal(count_files(r.journal, ".faults.jsonl."), 1);

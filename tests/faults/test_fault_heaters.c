@@ -1,0 +1,171 @@
+/* Acceptance tests of issue 4 around heaters other than the hotend's
+ * sensor, on real slicer prints in the simulator:
+ *   - a chamber heater failure under `on_fault: disable` switches the
+ *     chamber off and the print completes as the file commands;
+ *   - a heater stuck on shuts the printer down whatever the configuration
+ *     says;
+ *   - a configuration asking for less than a safety floor
+ *     (`on_uncommanded_heating: pause`, `on_sensor_open: warn` on a heater)
+ *     is rejected at load with a message naming the floor. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h> /* cJSON */
+#include <math.h>        /* fabs */
+#include <string.h>      /* strstr */
+
+#include "core/error.h"      /* struct fs_error */
+#include "fault/fault.h"     /* struct fs_fault_record */
+#include "fault_rig.h"       /* fault_rig_* */
+#include "printer/printer.h" /* struct fs_printer */
+#include "sim_inject.h"      /* sim_inject_* */
+#include "sim_session.h"     /* sim_session_report */
+#include "sim_world.h"       /* sim_world_thermistor */
+#include "thermal/heaters.h" /* fs_heaters_lookup */
+
+#define GCODE "prusaslicer-cylinder20.gcode"
+
+static const char chamber_cfg[] =
+    "[heater_generic chamber]\n"
+    "heater_pin: PC2\n"
+    "sensor_type: Generic 3950\n"
+    "sensor_pin: PC3\n"
+    "control: watermark\n"
+    "min_temp: 0\n"
+    "max_temp: 80\n"
+    "on_fault: disable\n\n"
+    "[verify_heater chamber]\n"
+    "check_gain_time: 300\n";
+
+static void open_chamber_sensor(void *arg)
+{
+    struct fault_rig *r = arg;
+    struct sim_thermistor_fault f = {.kind = SIM_THERMISTOR_OPEN};
+    struct fs_error err;
+    if (sim_inject_thermistor(r->w, fault_rig_plant_heater(r, "heater_generic chamber"), &f,
+                              &err) < 0)
+        fail_msg("%s", err.msg);
+}
+
+static void test_chamber_failure_is_disabled_and_the_print_completes(void **state)
+{
+    (void)state;
+    char path[512];
+    struct gcode_expect expect;
+    fault_rig_expect(fault_rig_gcode(GCODE, path, sizeof(path)), &expect);
+    struct fault_rig r;
+    fault_rig_open(&r, chamber_cfg, 5);
+    fault_rig_line(&r, "SET_HEATER_TEMPERATURE HEATER=chamber TARGET=35");
+    fault_rig_start_print(&r, path);
+    fault_rig_run_until_progress(&r, 0.2, 3000);
+    struct fault_rig_at at;
+    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, open_chamber_sensor, &r);
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    struct fs_error err = {{0}};
+    assert_int_equal(sim_session_finish_print(r.s, &err), 0);
+
+    const struct fs_fault_record *rec =
+        fault_rig_record(&r, "heater_generic chamber", "sensor_open");
+    assert_non_null(rec);
+    assert_int_equal(rec->action, FS_FAULT_DISABLE);
+    double temp, target;
+    fs_heater_get_temp(fs_heaters_lookup(r.p->heaters, "chamber"), &temp, &target);
+    assert_true(target == 0.0);
+    assert_true(sim_world_heater_drive(r.w, fault_rig_plant_heater(&r, "heater_generic chamber"))
+                == 0.0);
+    cJSON *rep = sim_session_report(r.s);
+    const cJSON *pos = cJSON_GetObjectItem(rep, "toolhead_position");
+    for (int i = 0; i < 3; i++)
+        assert_true(fabs(cJSON_GetArrayItem(pos, i)->valuedouble - expect.toolhead[i]) < 1e-6);
+    assert_true(fabs(cJSON_GetObjectItem(rep, "extruded_mm")->valuedouble -
+                     expect.net_extrusion) < 0.01);
+    cJSON_Delete(rep);
+    fault_rig_close(&r);
+}
+
+static void test_config_below_a_floor_is_rejected(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cfg, *must[4];
+    } cases[] = {
+        {"[extruder]\non_uncommanded_heating: pause\n",
+         {"extruder", "on_uncommanded_heating", "shutdown", "floor"}},
+        {"[heater_bed]\non_sensor_open: warn\n",
+         {"heater_bed", "on_sensor_open", "disable", "floor"}},
+        {"[extruder]\non_fault: log\n", {"extruder", "on_fault", "disable", "floor"}},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fault_rig r;
+        struct fs_error err = {{0}};
+        assert_int_equal(fault_rig_try_open(&r, cases[i].cfg, 1, &err), -1);
+        print_message("rejected: %s\n", err.msg);
+        for (int k = 0; k < 4; k++)
+            if (!strstr(err.msg, cases[i].must[k]))
+                fail_msg("the message does not name '%s': %s", cases[i].must[k], err.msg);
+        assert_non_null(strstr(err.msg, "printer.cfg:"));
+        fault_rig_close(&r);
+    }
+}
+
+static void weld_hotend_switch(void *arg)
+{
+    struct fault_rig *r = arg;
+    struct sim_heater_fault f = {.kind = SIM_HEATER_STUCK_ON};
+    struct fs_error err;
+    if (sim_inject_heater(r->w, fault_rig_plant_heater(r, "extruder"), &f, &err) < 0)
+        fail_msg("%s", err.msg);
+}
+
+/* The mildest policy a configuration may give the hotend is disable; a
+ * welded switch still shuts the printer down (the floor of
+ * uncommanded_heating is shutdown). */
+static void test_heater_stuck_on_shuts_down_whatever_the_config(void **state)
+{
+    (void)state;
+    char path[512];
+    struct fault_rig r;
+    fault_rig_open(&r, "[extruder]\non_fault: disable\n", 6);
+    fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
+    fault_rig_run_until_progress(&r, 0.2, 3000);
+    struct fault_rig_at at;
+    double t0 = fault_rig_now(&r) + 0.05;
+    fault_rig_at(&r, &at, t0, weld_hotend_switch, &r);
+    double deadline = t0 + 120;
+    while (!r.p->is_shutdown && fault_rig_now(&r) < deadline) {
+        fault_rig_run_for(&r, 5);
+        double temp, target;
+        fs_heater_get_temp(fs_heaters_lookup(r.p->heaters, "extruder"), &temp, &target);
+        print_message("t+%.0f s: extruder %.1f C (target %.1f), block %.1f C\n",
+                      fault_rig_now(&r) - t0, temp, target,
+                      sim_world_heater_temp_c(r.w, fault_rig_plant_heater(&r, "extruder")));
+    }
+    for (int i = 0; i < fs_faults_record_count(r.p->faults); i++)
+        print_message("fault: %s %s -> %s: %s\n", fs_faults_record_at(r.p->faults, i)->source,
+                      fs_fault_kind_name(fs_faults_record_at(r.p->faults, i)->kind),
+                      fs_fault_action_name(fs_faults_record_at(r.p->faults, i)->action),
+                      fs_faults_record_at(r.p->faults, i)->evidence);
+    assert_true(r.p->is_shutdown);
+    const struct fs_fault_record *rec = fault_rig_record(&r, "extruder", "uncommanded_heating");
+    assert_non_null(rec);
+    assert_int_equal(rec->action, FS_FAULT_SHUTDOWN);
+    print_message("uncommanded heating %.1f s after the switch welded: %s\n", rec->time - t0,
+                  rec->evidence);
+    char evidence[256];
+    assert_true(fault_rig_journal_count(&r, "extruder", "uncommanded_heating", evidence,
+                                        sizeof(evidence), NULL, 0) >= 1);
+    fault_rig_close(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chamber_failure_is_disabled_and_the_print_completes),
+        cmocka_unit_test(test_heater_stuck_on_shuts_down_whatever_the_config),
+        cmocka_unit_test(test_config_below_a_floor_is_rejected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
