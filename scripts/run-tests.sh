@@ -16,5 +16,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # (both like the reference firmware) are build options: build and run only
 # the tests that exercise them.
 cmake -S "$root" -B "$root/build-legacy-adc" -DFW_ADC_LEGACY=ON -DFW_HEATER_GUARD=OFF >/dev/null
-cmake --build "$root/build-legacy-adc" -j "$(nproc)" --target test_fw_adccmd test_fw_heater_guard
-(cd "$root/build-legacy-adc" && ctest --output-on-failure -R '^test_fw_(adccmd|heater_guard)$')
+cmake --build "$root/build-legacy-adc" -j "$(nproc)" --target test_fw_adccmd test_fw_heater_guard \
+  test_thermal_faults
+(cd "$root/build-legacy-adc" &&
+   ctest --output-on-failure -R '^test_(fw_adccmd|fw_heater_guard|thermal_faults)$')

@@ -1,7 +1,8 @@
 /* The thermal sections of printer.cfg, read the way a printer reads them:
  * a configuration a user would write drives the simulated hotend, bed,
  * chamber sensor and fans through the real firmware, and mistakes in it
- * are reported with file:line. */
+ * are reported with file:line. Every heater and sensor is a fault source
+ * named as its section, whose fault options the fault module reads there. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,10 +10,12 @@
 #include <cmocka.h>
 
 #include <math.h>   /* fabs */
+#include <stdio.h>  /* snprintf */
 #include <string.h> /* memset, strstr */
 
 #include "config/config.h"   /* fs_config_load_string */
 #include "core/error.h"      /* struct fs_error */
+#include "fault/fault.h"     /* fs_faults_*, fs_fault_source_* */
 #include "gcode/gcode.h"     /* fs_gcode_* */
 #include "mcu/mcu.h"         /* fs_mcu_configure */
 #include "printer/printer.h" /* struct fs_printer */
@@ -112,12 +115,17 @@ static struct fs_heaters *load(const char *text, struct fs_error *err)
     assert_non_null(w.printer.gcode);
     w.printer.mcus[0] = sim_host_mcu(&w.host, "mcu");
     w.printer.mcu_count = 1;
+    struct fs_fault_policy_config pc;
+    if (fs_fault_policy_read(w.cfg, &pc, &e) < 0 ||
+        !(w.printer.faults = fs_faults_new(&w.host.reactor, NULL, &pc, &e)))
+        fail_msg("faults: %s", e.msg);
     return fs_heaters_new(&w.printer, err);
 }
 
 static void unload(struct fs_heaters *h)
 {
     fs_heaters_free(h);
+    fs_faults_free(w.printer.faults);
     fs_gcode_free(w.printer.gcode);
     fs_config_free(w.cfg);
     sim_host_free(&w.host);
@@ -195,11 +203,105 @@ static void test_config_mistakes_name_the_line(void **state)
     expect_error("[heater_fan x]\npin: PA8\nheater: nozzle\n", "nozzle");
 }
 
+static const char *const sources_cfg =
+    "[extruder]\n"
+    "heater_pin: PA1\n"
+    "sensor_type: Generic 3950\n"
+    "sensor_pin: PA2\n"
+    "control: pid\n"
+    "pid_Kp: 22.2\n"
+    "pid_Ki: 1.08\n"
+    "pid_Kd: 114\n"
+    "min_temp: 0\n"
+    "max_temp: 280\n"
+    "fault_tolerance: 2.5\n"
+    "uncommanded_heating_rise: 20\n"
+    "uncommanded_heating_time: 30\n"
+    "\n"
+    "[heater_generic chamber]\n"
+    "heater_pin: PA6\n"
+    "sensor_type: Generic 3950\n"
+    "sensor_pin: PA7\n"
+    "control: watermark\n"
+    "min_temp: 0\n"
+    "max_temp: 80\n"
+    "on_fault: disable\n"
+    "\n"
+    "[temperature_sensor board]\n"
+    "sensor_type: Generic 3950\n"
+    "sensor_pin: PA4\n";
+
+static void test_heaters_and_sensors_are_fault_sources_named_as_their_sections(void **state)
+{
+    (void)state;
+    struct fs_error err;
+    struct fs_heaters *h = load(sources_cfg, &err);
+    if (!h)
+        fail_msg("%s", err.msg);
+    if (fs_config_check_unused(w.cfg, &err) < 0)
+        fail_msg("unused: %s", err.msg);
+    struct fs_faults *f = w.printer.faults;
+    struct fs_fault_source *extruder = fs_faults_lookup(f, "extruder");
+    struct fs_fault_source *chamber = fs_faults_lookup(f, "heater_generic chamber");
+    struct fs_fault_source *board = fs_faults_lookup(f, "temperature_sensor board");
+    assert_non_null(extruder);
+    assert_non_null(chamber);
+    assert_non_null(board);
+    assert_int_equal(fs_faults_source_count(f), 3);
+    assert_int_equal(fs_fault_source_class(extruder), FS_FAULT_CLASS_HEATER);
+    assert_int_equal(fs_fault_source_class(chamber), FS_FAULT_CLASS_HEATER);
+    assert_int_equal(fs_fault_source_class(board), FS_FAULT_CLASS_SENSOR);
+    assert_ptr_equal(fs_heater_fault_source(fs_heaters_lookup(h, "chamber")), chamber);
+    /* The options of each section reached the fault module. */
+    assert_true(fs_fault_source_tolerance(extruder, 1.0) == 2.5);
+    assert_true(fs_fault_source_tolerance(chamber, 1.0) == 1.0);
+    assert_int_equal(fs_fault_source_action(chamber, FS_FAULT_SENSOR_OPEN), FS_FAULT_DISABLE);
+    assert_int_equal(fs_fault_source_action(extruder, FS_FAULT_UNCOMMANDED_HEATING),
+                     FS_FAULT_SHUTDOWN);
+    /* The chamber's sensor opens: only the chamber goes off, recorded
+     * under its section's name, and its policy (disable) is what is done. */
+    if (fs_mcu_configure(w.printer.mcus[0], 5.0, &err) < 0)
+        fail_msg("configure: %s", err.msg);
+    sim_host_run_for(&w.host, 1.0);
+    struct fs_heater *heater = fs_heaters_lookup(h, "chamber");
+    if (fs_heater_set_target(heater, 40.0, &err) < 0)
+        fail_msg("%s", err.msg);
+    sim_host_run_for(&w.host, 5.0);
+    sim_world_thermistor(w.host.world, w.chamber_id)->fault = PLANT_SENSOR_OPEN;
+    sim_host_run_for(&w.host, 3.0);
+    assert_int_equal(fs_faults_record_count(f), 1);
+    const struct fs_fault_record *rec = fs_faults_record_at(f, 0);
+    assert_string_equal(rec->source, "heater_generic chamber");
+    assert_int_equal(rec->kind, FS_FAULT_SENSOR_OPEN);
+    assert_int_equal(rec->action, FS_FAULT_DISABLE);
+    assert_true(sim_world_heater_drive(w.host.world, w.chamber_id) == 0.0);
+    assert_false(sim_world_mcu_is_shutdown(w.host.world, "mcu"));
+    unload(h);
+}
+
+static void test_fault_options_below_the_floor_or_out_of_range_are_refused(void **state)
+{
+    (void)state;
+    static const char *const heater =
+        "[extruder]\nheater_pin: PA1\nsensor_type: Generic 3950\nsensor_pin: PA2\n"
+        "control: pid\npid_Kp: 1\npid_Ki: 1\npid_Kd: 1\nmin_temp: 0\nmax_temp: 280\n";
+    char text[512];
+    snprintf(text, sizeof(text), "%son_sensor_open: warn\n", heater);
+    expect_error(text, "printer.cfg:11");
+    expect_error(text, "disable"); /* the floor it asked to go below */
+    snprintf(text, sizeof(text), "%suncommanded_heating_time: 90\n", heater);
+    expect_error(text, "printer.cfg:11");
+    snprintf(text, sizeof(text), "%suncommanded_heating_rise: 0\n", heater);
+    expect_error(text, "uncommanded_heating_rise");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_printer_cfg_heats_reports_and_cools),
         cmocka_unit_test(test_config_mistakes_name_the_line),
+        cmocka_unit_test(test_heaters_and_sensors_are_fault_sources_named_as_their_sections),
+        cmocka_unit_test(test_fault_options_below_the_floor_or_out_of_range_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,6 +118,7 @@ static double run_to_first_bad_reading(double *pin_off_time)
     return 0.0;
 }
 
+#if FW_HEATER_GUARD
 static void test_guard_cuts_the_pin_at_the_first_bad_sample(void **state)
 {
     (void)state;
@@ -316,6 +317,8 @@ static void test_heat_up_hold_and_cool_down_raise_nothing(void **state)
     assert_int_equal(rig.mcu_shutdowns, 0);
     rig_free(&rig);
 }
+
+#endif /* FW_HEATER_GUARD */
 
 /* Without the guard the MCU keeps its range check, set to cover the
  * tolerance: the host must get there first. */
