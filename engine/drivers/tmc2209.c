@@ -120,7 +120,7 @@ static const struct field fields[] = {
 
 /* ---- objects ---------------------------------------------------------- */
 
-enum script_kind { SCRIPT_NONE, SCRIPT_INIT, SCRIPT_CLEAR, SCRIPT_DUMP, SCRIPT_POLL };
+enum script_kind { SCRIPT_NONE, SCRIPT_INIT, SCRIPT_CLEAR, SCRIPT_CURRENT, SCRIPT_DUMP, SCRIPT_POLL };
 
 struct step {
     uint8_t write;
@@ -152,8 +152,10 @@ struct fs_tmc2209 {
     int script_len, script_pos;
     int verifying; /* the write is out; reading IFCNT */
     int tries;
-    int pending_init, pending_clear, pending_dump;
-    int clear_done, dump_done, script_failed;
+    int pending_init, pending_clear, pending_current, pending_dump;
+    int init_done, clear_done, current_done, dump_done, script_failed;
+    double rsense; /* ohm */
+    int vsense;    /* the sense range chosen for run_current */
 
     int ready, unavailable, needs_init;
     uint32_t raised;  /* status bits (and NO_ANSWER_BIT) already reported */
@@ -419,6 +421,10 @@ static void build_script(struct fs_tmc2209 *t, enum script_kind kind)
         add_step(t, 0, REG_GSTAT, 0);
         add_step(t, 0, REG_DRV_STATUS, 0);
         break;
+    case SCRIPT_CURRENT:
+        add_step(t, 0, REG_IFCNT, 0);
+        add_step(t, 1, REG_IHOLD_IRUN, t->wanted[REG_IHOLD_IRUN]);
+        break;
     case SCRIPT_DUMP: {
         static const uint8_t regs[] = {REG_GCONF, REG_GSTAT,    REG_IFCNT,     REG_IOIN,
                                        REG_CHOPCONF, REG_DRV_STATUS, REG_PWMCONF};
@@ -447,6 +453,9 @@ static void script_start_pending(struct fs_tmc2209 *t)
     } else if (t->pending_clear) {
         t->pending_clear = 0;
         next = SCRIPT_CLEAR;
+    } else if (t->pending_current) {
+        t->pending_current = 0;
+        next = SCRIPT_CURRENT;
     } else if (t->pending_dump) {
         t->pending_dump = 0;
         next = SCRIPT_DUMP;
@@ -466,6 +475,7 @@ static void script_end(struct fs_tmc2209 *t, int ok)
         t->raised &= ~NO_ANSWER_BIT;
     switch (kind) {
     case SCRIPT_INIT:
+        t->init_done = 1;
         t->ready = ok;
         if (!ok)
             t->needs_init = 1;
@@ -482,6 +492,9 @@ static void script_end(struct fs_tmc2209 *t, int ok)
         break;
     case SCRIPT_DUMP:
         t->dump_done = 1;
+        break;
+    case SCRIPT_CURRENT:
+        t->current_done = 1;
         break;
     case SCRIPT_POLL:
         if (ok)
@@ -764,6 +777,8 @@ static int read_registers(struct fs_tmc_drivers *d, struct fs_config_section *s,
     }
     /* The fine sense range when the run current fits it: more resolution. */
     int vsense = current_scale(run, rsense, 0) < 16;
+    t->rsense = rsense;
+    t->vsense = vsense;
     int irun = current_scale(run, rsense, vsense);
     int ihold = current_scale(hold, rsense, vsense);
     if (ihold > irun)
@@ -908,6 +923,21 @@ fail:
 
 /* ---- G-code ----------------------------------------------------------- */
 
+static struct fs_tmc2209 *stepper_param(struct fs_tmc_drivers *d, const char *cmd_name,
+                                        const struct fs_gcode_command *cmd, struct fs_error *err)
+{
+    const char *name = fs_gcode_get_str(cmd, "STEPPER", NULL);
+    if (!name) {
+        fs_error_set(err, "%s: STEPPER= is required", cmd_name);
+        return NULL;
+    }
+    struct fs_tmc2209 *t = fs_tmc_drivers_lookup(d, name);
+    if (!t)
+        fs_error_set(err, "%s: no [tmc2209 %s]", cmd_name, name);
+    return t;
+}
+
+
 static const struct {
     uint8_t reg;
     const char *name;
@@ -921,13 +951,9 @@ static const struct {
 static int cmd_dump_tmc(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
                         struct fs_error *err)
 {
-    struct fs_tmc_drivers *d = arg;
-    const char *name = fs_gcode_get_str(cmd, "STEPPER", NULL);
-    if (!name)
-        return fs_error_set(err, "DUMP_TMC: STEPPER= is required");
-    struct fs_tmc2209 *t = fs_tmc_drivers_lookup(d, name);
+    struct fs_tmc2209 *t = stepper_param(arg, "DUMP_TMC", cmd, err);
     if (!t)
-        return fs_error_set(err, "DUMP_TMC: no [tmc2209 %s]", name);
+        return -1;
     if (run_and_wait(t, &t->pending_dump, &t->dump_done, err) < 0)
         return -1;
     fs_gcode_respond_info(g, "========== Write-only registers ==========");
@@ -960,6 +986,56 @@ static int cmd_dump_tmc(void *arg, struct fs_gcode *g, const struct fs_gcode_com
     return 0;
 }
 
+/* The current a scale gives (A rms), for reports. */
+static double scale_current(int cs, double rsense, int vsense)
+{
+    return (cs + 1) / 32.0 * (vsense ? 0.180 : 0.325) / (rsense + 0.020) / sqrt(2.0);
+}
+
+/* SET_TMC_CURRENT STEPPER= [CURRENT=] [HOLDCURRENT=]: the sense range
+ * stays the one chosen for run_current (changing it would rewrite
+ * CHOPCONF mid-print), so a current beyond it is cut to the range's top. */
+static int cmd_set_tmc_current(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
+                               struct fs_error *err)
+{
+    struct fs_tmc2209 *t = stepper_param(arg, "SET_TMC_CURRENT", cmd, err);
+    if (!t)
+        return -1;
+    uint32_t reg = t->wanted[REG_IHOLD_IRUN];
+    int irun = (int)((reg >> 8) & 0x1f), ihold = (int)(reg & 0x1f);
+    double run = scale_current(irun, t->rsense, t->vsense);
+    double hold = scale_current(ihold, t->rsense, t->vsense);
+    if (fs_gcode_get_float(cmd, "CURRENT", run, 0.0, MAX_CURRENT_A, &run, err) < 0 ||
+        fs_gcode_get_float(cmd, "HOLDCURRENT", hold, 0.0, MAX_CURRENT_A, &hold, err) < 0)
+        return -1;
+    if (fs_gcode_has(cmd, "CURRENT") || fs_gcode_has(cmd, "HOLDCURRENT")) {
+        irun = current_scale(run, t->rsense, t->vsense);
+        ihold = current_scale(hold, t->rsense, t->vsense);
+        if (ihold > irun)
+            ihold = irun;
+        reg = put_field(reg, 0, 5, (uint32_t)ihold);
+        t->wanted[REG_IHOLD_IRUN] = put_field(reg, 8, 5, (uint32_t)irun);
+        if (run_and_wait(t, &t->pending_current, &t->current_done, err) < 0)
+            return -1;
+    }
+    fs_gcode_respond_info(g, "%s: run_current: %.2f hold_current: %.2f", t->stepper,
+                          scale_current(irun, t->rsense, t->vsense),
+                          scale_current(ihold, t->rsense, t->vsense));
+    return 0;
+}
+
+/* INIT_TMC STEPPER=: write every setting again (after a driver lost its
+ * motor supply, say). */
+static int cmd_init_tmc(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
+                        struct fs_error *err)
+{
+    (void)g;
+    struct fs_tmc2209 *t = stepper_param(arg, "INIT_TMC", cmd, err);
+    if (!t || run_and_wait(t, &t->pending_init, &t->init_done, err) < 0)
+        return -1;
+    return 0;
+}
+
 /* ---- the set ---------------------------------------------------------- */
 
 struct fs_tmc_drivers *fs_tmc_drivers_new(struct fs_printer *p, struct fs_error *err)
@@ -984,8 +1060,13 @@ struct fs_tmc_drivers *fs_tmc_drivers_new(struct fs_printer *p, struct fs_error 
         d->drivers[d->count++] = t;
     }
     if (d->count && p->gcode &&
-        fs_gcode_register(p->gcode, "DUMP_TMC", cmd_dump_tmc, d,
-                          "Read and print a TMC driver's registers (STEPPER=)", err) < 0)
+        (fs_gcode_register(p->gcode, "DUMP_TMC", cmd_dump_tmc, d,
+                           "Read and print a TMC driver's registers (STEPPER=)", err) < 0 ||
+         fs_gcode_register(p->gcode, "SET_TMC_CURRENT", cmd_set_tmc_current, d,
+                           "Set a TMC driver's currents (STEPPER= CURRENT= HOLDCURRENT=)",
+                           err) < 0 ||
+         fs_gcode_register(p->gcode, "INIT_TMC", cmd_init_tmc, d,
+                           "Write a TMC driver's settings again (STEPPER=)", err) < 0))
         goto fail;
     return d;
 fail:

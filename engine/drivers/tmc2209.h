@@ -35,7 +35,10 @@
  * driver_PWM_AUTOGRAD, driver_PWM_REG, driver_PWM_LIM, driver_SGTHRS.
  * Other driver_* options, select_pins and diag_pin are refused by name.
  *
- * G-code: DUMP_TMC STEPPER=stepper_x reads and prints every register. */
+ * G-code: DUMP_TMC STEPPER= reads and prints every register;
+ * SET_TMC_CURRENT STEPPER= [CURRENT=] [HOLDCURRENT=] changes the currents
+ * (within the sense range chosen for run_current); INIT_TMC STEPPER=
+ * writes every setting again. */
 #ifndef FS_TMC2209_H
 #define FS_TMC2209_H
 

@@ -445,6 +445,31 @@ static void test_dump_tmc_prints_the_registers(void **state)
     destroy(&r);
 }
 
+/* SET_TMC_CURRENT writes IHOLD_IRUN (one write, counted by the chip);
+ * INIT_TMC writes every setting again after the chip lost them. */
+static void test_set_tmc_current_and_init_tmc(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r);
+    sim_host_run_for(&r.host, 0.5);
+    struct plant_tmc2209 *x = chip(&r, "stepper_x");
+    if (run_gcode(&r, "SET_TMC_CURRENT STEPPER=stepper_x CURRENT=0.6 HOLDCURRENT=0.3") < 0)
+        fail_msg("SET_TMC_CURRENT: %s", r.err.msg);
+    assert_int_equal(plant_tmc2209_ifcnt(x), 8);
+    /* vsense 1 (0.18 V), 0.13 ohm: 0.6 A is CS 19, 0.3 A is CS 9. */
+    assert_int_equal(x->regs[PLANT_TMC_IHOLD_IRUN], 0x00081309);
+    assert_contains(r.output, "run_current: 0.6");
+    uint32_t chopconf = x->regs[PLANT_TMC_CHOPCONF];
+    plant_tmc2209_reset(x);
+    if (run_gcode(&r, "INIT_TMC STEPPER=stepper_x") < 0)
+        fail_msg("INIT_TMC: %s", r.err.msg);
+    assert_int_equal(x->regs[PLANT_TMC_CHOPCONF], chopconf);
+    assert_int_equal(x->regs[PLANT_TMC_IHOLD_IRUN], 0x00081309); /* the new currents */
+    assert_int_equal(run_gcode(&r, "SET_TMC_CURRENT STEPPER=stepper_x CURRENT=3"), -1);
+    destroy(&r);
+}
+
 static void test_unsupported_options_are_refused_by_name(void **state)
 {
     (void)state;
@@ -475,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_open_load_at_standstill_is_not_reported),
         cmocka_unit_test(test_silent_driver_is_reported),
         cmocka_unit_test(test_dump_tmc_prints_the_registers),
+        cmocka_unit_test(test_set_tmc_current_and_init_tmc),
         cmocka_unit_test(test_unsupported_options_are_refused_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
