@@ -823,7 +823,7 @@ int fs_mcu_versions_check(struct fs_mcu *const *mcus, int n, const char *expecte
             strcmp(fs_mcu_version(m), expected_version) != 0) {
             snprintf(evidence, cap, "mcu '%s': app=failsoft version=%s, the host expects "
                      "version=%s", m->name, fs_mcu_version(m), expected_version);
-            return 1;
+            return i + 1;
         }
         if (!first) {
             first = m;
@@ -834,7 +834,7 @@ int fs_mcu_versions_check(struct fs_mcu *const *mcus, int n, const char *expecte
             snprintf(evidence, cap, "mcu '%s': app=%s version=%s differs from mcu '%s': "
                      "app=%s version=%s", m->name, fs_mcu_app(m), fs_mcu_version(m),
                      first->name, fs_mcu_app(first), fs_mcu_version(first));
-            return 1;
+            return i + 1;
         }
     }
     if (cap)

@@ -120,7 +120,10 @@ int fs_mcu_on_reset(struct fs_mcu *m, fs_mcu_reset_fn fn, void *arg, struct fs_e
  * while it runs. A primary MCU whose clock went back (it restarted) cannot
  * be reconnected: the printer's timeline is its clock. On failure clock
  * queries go on and the MCU still needs a reconnect. The caller lets the
- * moves queued for its steppers finish first (their steps are dropped). */
+ * moves queued for its steppers finish first (their steps are dropped).
+ * Returns 0, -1, or FS_MCU_RECONNECT_VERSION (also below 0) when it now
+ * runs another firmware. */
+#define FS_MCU_RECONNECT_VERSION (-2)
 int fs_mcu_reconnect(struct fs_mcu *m, double timeout_s, struct fs_error *err);
 /* Clock queries unanswered (cleared by answers or a reconnect). */
 int fs_mcu_is_lost(const struct fs_mcu *m);
@@ -172,7 +175,8 @@ uint32_t fs_mcu_dictionary_crc(const struct fs_mcu *m);
  * MCU of the list must run the same application and version as the first
  * one, and, when expected_version is not NULL, each MCU running failsoft's
  * firmware must report that version (the host's own). Returns 0 when they
- * agree, 1 on a mismatch with evidence ("mcu 'toolboard': app=failsoft
+ * agree; on a mismatch, 1 + the index in mcus of the MCU that differs, with
+ * evidence ("mcu 'toolboard': app=failsoft
  * version=v0.3 differs from mcu 'mcu': app=failsoft version=v0.4"), written
  * into evidence (cap bytes). A missing command the host needs is not a
  * version question: fs_mcu_connect fails on it ("protocol mismatch"). */

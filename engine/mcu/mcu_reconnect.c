@@ -63,10 +63,10 @@ static int identify_same_firmware(struct fs_mcu *m, double timeout_s, struct fs_
                  fs_msgproto_version(other) ? fs_msgproto_version(other) : "");
     fs_msgproto_free(other);
     free(data);
-    return fs_error_set(err, "mcu '%s': version mismatch: it now runs %s (dictionary crc "
-                        "%08x), it ran %s (crc %08x); FIRMWARE_RESTART to use the new "
-                        "firmware", m->name, now, (unsigned)crc, m->identity,
-                        (unsigned)m->dict_crc);
+    fs_error_set(err, "mcu '%s': version mismatch: it now runs %s (dictionary crc %08x), "
+                 "it ran %s (crc %08x); FIRMWARE_RESTART to use the new firmware", m->name,
+                 now, (unsigned)crc, m->identity, (unsigned)m->dict_crc);
+    return FS_MCU_RECONNECT_VERSION;
 }
 
 static int link_idle_now(void *arg) { return fs_link_is_idle(arg); }
@@ -76,8 +76,9 @@ static int reidentify(struct fs_mcu *m, double timeout_s, struct fs_error *err)
 {
     fs_clocksync_stop(&m->clock);
     fs_link_reset(m->link);
-    if (identify_same_firmware(m, timeout_s, err) < 0)
-        return -1;
+    int rc = identify_same_firmware(m, timeout_s, err);
+    if (rc < 0)
+        return rc;
     if (fs_mcu_start_clock(m, timeout_s, err) < 0)
         return -1;
     return fs_mcu_read_config_state(m, timeout_s, err);
@@ -102,8 +103,9 @@ static int leave_shutdown(struct fs_mcu *m, double timeout_s, struct fs_error *e
         if (fs_mcu_send_line(m, "reset", err) < 0)
             return fs_error_prefix(err, "mcu '%s': ", m->name);
         fs_reactor_pause(m->reactor, fs_reactor_now(m->reactor) + RECONNECT_RESET_DRAIN_S);
-        if (reidentify(m, timeout_s, err) < 0)
-            return -1;
+        int rc = reidentify(m, timeout_s, err);
+        if (rc < 0)
+            return rc;
     } else {
         return fs_error_set(err, "mcu '%s' is shut down and its firmware offers neither "
                             "config_reset nor reset; power-cycle it", m->name);
@@ -120,16 +122,17 @@ static int reconnect_steps(struct fs_mcu *m, double timeout_s, struct fs_error *
     uint64_t expected_clock = fs_clocksync_estimate_clock(&m->clock, now);
     int is_primary = m->clock.primary == NULL;
 
-    if (reidentify(m, timeout_s, err) < 0)
-        return -1;
+    int rc = reidentify(m, timeout_s, err);
+    if (rc < 0)
+        return rc;
     uint64_t clock = m->clock.last_clock;
     double back_ticks = RECONNECT_CLOCK_BACK_S * m->clock_freq;
     int clock_went_back = (double)clock + back_ticks < (double)expected_clock;
     if (clock_went_back && is_primary)
         return fs_error_set(err, "mcu '%s' restarted (its clock went back) and it is the "
                             "printer's time base; FIRMWARE_RESTART", m->name);
-    if (m->state.is_shutdown && leave_shutdown(m, timeout_s, err) < 0)
-        return -1;
+    if (m->state.is_shutdown && (rc = leave_shutdown(m, timeout_s, err)) < 0)
+        return rc;
     if (m->state.is_config && m->state.crc != m->config_crc)
         return fs_error_set(err, "mcu '%s': it holds another configuration (crc %u, ours %u); "
                             "FIRMWARE_RESTART", m->name, m->state.crc, m->config_crc);
@@ -158,7 +161,7 @@ int fs_mcu_reconnect(struct fs_mcu *m, double timeout_s, struct fs_error *err)
         if (m->clock.connected)
             fs_clocksync_start(&m->clock, m->reactor, m->clock.send_query, m, &ignored);
         m->reconnect_failed = 1;
-        return -1;
+        return status;
     }
     m->reconnect_failed = 0;
     m->restarted = 0;

@@ -17,6 +17,7 @@
 #include "fault/fault.h"      /* fs_faults_lookup, fs_faults_clear */
 #include "gcode/gcode.h"      /* fs_gcode_register */
 #include "mcu/mcu.h"          /* fs_mcu_reconnect */
+#include "printer/fault_actions.h" /* fs_printer_mcu_fault_source */
 #include "motion/toolhead.h"  /* fs_toolhead_wait_moves, fs_toolhead_clear_homed */
 #include "printer/printer.h"  /* struct fs_printer */
 #include "thermal/heater.h"   /* fs_heater_set_target */
@@ -158,7 +159,11 @@ int fs_printer_mcu_reconnect(struct fs_printer *p, const char *name, int force,
     if (p->toolhead && p->is_ready)
         fs_toolhead_wait_moves(p->toolhead);
     fs_printer_mcu_heaters_off(p, m);
-    if (fs_mcu_reconnect(m, RECOVERY_TIMEOUT_S, err) < 0)
+    int rc = fs_mcu_reconnect(m, RECOVERY_TIMEOUT_S, err);
+    if (rc == FS_MCU_RECONNECT_VERSION)
+        fs_fault_raise(fs_printer_mcu_fault_source(p, m), FS_FAULT_VERSION_MISMATCH, "%s",
+                       err->msg);
+    if (rc < 0)
         return fs_error_prefix(err, "MCU_RECONNECT: ");
     /* An MCU that kept its configuration also kept its outputs as they
      * were; the "off" sent before the reconnect went with the old link. */
@@ -179,6 +184,19 @@ int fs_printer_mcu_reconnect(struct fs_printer *p, const char *name, int force,
         return 1;
     }
     return 0;
+}
+
+int fs_printer_mcu_versions_check(struct fs_printer *p, const char *expected_version)
+{
+    char evidence[FS_FAULT_EVIDENCE_MAX];
+    int which = fs_mcu_versions_check(p->mcus, p->mcu_count, expected_version, evidence,
+                                      sizeof(evidence));
+    if (!which)
+        return 0;
+    fs_log(p->log, FS_LOG_WARN, "firmware versions differ: %s", evidence);
+    fs_fault_raise(fs_printer_mcu_fault_source(p, p->mcus[which - 1]),
+                   FS_FAULT_VERSION_MISMATCH, "%s", evidence);
+    return 1;
 }
 
 static int cmd_mcu_reconnect(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,

@@ -591,6 +591,36 @@ static void test_printer_refuses_unknown_and_healthy_mcus(void **state)
     sim_session_close(t.s);
 }
 
+/* Both boards run one firmware build: nothing to report; a host expecting
+ * another failsoft version gets version_mismatch with the evidence. */
+static void test_printer_versions_check_raises_version_mismatch(void **state)
+{
+    (void)state;
+    static struct session t;
+    session_open(&t);
+    assert_int_equal(fs_printer_mcu_versions_check(t.p, NULL), 0);
+    struct fs_mcu *main_mcu = fs_printer_mcu(t.p, "mcu");
+    assert_int_equal(fs_printer_mcu_versions_check(t.p, fs_mcu_version(main_mcu)), 0);
+    if (t.p->faults && !strcmp(fs_mcu_app(main_mcu), "failsoft")) {
+        int before = fs_faults_record_count(t.p->faults);
+        assert_int_equal(fs_printer_mcu_versions_check(t.p, "v0.0-other"), 1);
+        const struct fs_fault_record *rec = NULL;
+        for (int i = before; i < fs_faults_record_count(t.p->faults); i++)
+            if (fs_faults_record_at(t.p->faults, i)->kind == FS_FAULT_VERSION_MISMATCH)
+                rec = fs_faults_record_at(t.p->faults, i);
+        assert_non_null(rec);
+        /* The first MCU in the printer's order that differs. */
+        char source[64];
+        snprintf(source, sizeof(source), "mcu%s%s",
+                 strcmp(fs_mcu_name(t.p->mcus[0]), "mcu") ? " " : "",
+                 strcmp(fs_mcu_name(t.p->mcus[0]), "mcu") ? fs_mcu_name(t.p->mcus[0]) : "");
+        assert_string_equal(rec->source, source);
+        assert_non_null(strstr(rec->evidence, "v0.0-other"));
+        assert_non_null(strstr(rec->evidence, fs_mcu_name(t.p->mcus[0])));
+    }
+    sim_session_close(t.s);
+}
+
 /* FORCE=1 on a toolboard that never left: it keeps its configuration, but
  * its heater's setpoint is dropped all the same, and the rest goes on. */
 static void test_printer_forced_reconnect_drops_toolboard_setpoint(void **state)
@@ -750,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_restarted_primary_is_refused),
         cmocka_unit_test(test_versions_check),
         cmocka_unit_test(test_printer_refuses_unknown_and_healthy_mcus),
+        cmocka_unit_test(test_printer_versions_check_raises_version_mismatch),
         cmocka_unit_test(test_printer_forced_reconnect_drops_toolboard_setpoint),
         cmocka_unit_test(test_printer_cut_toolboard_reconnects),
         cmocka_unit_test(test_printer_restarted_toolboard_reconnects),
