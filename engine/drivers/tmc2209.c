@@ -371,13 +371,19 @@ static void check_status(struct fs_tmc2209 *t)
         raise_bits(t, FS_FAULT_DRIVER_WARNING, set & warn);
 }
 
+/* An MCU that shut down or stopped answering carries no transfers (a shut
+ * down one would answer each with is_shutdown). */
+static int mcu_down(const struct tmc_wire *w)
+{
+    const struct fs_mcu_state *st = fs_mcu_state(w->mcu);
+    return (st && st->is_shutdown) || (w->owner->p->mcu_lost_mask & (1u << w->mcu_index));
+}
+
 /* Five failures in a row: the driver does not answer (or takes no write).
  * Not reported while its MCU is down: that is the MCU's fault. */
 static void report_silence(struct fs_tmc2209 *t, const struct step *s)
 {
-    const struct fs_mcu_state *st = fs_mcu_state(t->wire->mcu);
-    struct fs_printer *p = t->owner->p;
-    if ((st && st->is_shutdown) || (p->mcu_lost_mask & (1u << t->wire->mcu_index)))
+    if (mcu_down(t->wire))
         return;
     if (t->raised & NO_ANSWER_BIT)
         return;
@@ -561,7 +567,7 @@ static void transfer_result(struct fs_tmc2209 *t, int ok, uint32_t value)
 static double on_poll(struct fs_timer *timer, double eventtime)
 {
     struct fs_tmc2209 *t = timer->arg;
-    if (t->running != SCRIPT_NONE)
+    if (t->running != SCRIPT_NONE || mcu_down(t->wire))
         return eventtime + POLL_INTERVAL_S;
     if (!t->ready) {
         /* Not set up yet (it did not answer: its motor supply may come

@@ -470,6 +470,25 @@ static void test_set_tmc_current_and_init_tmc(void **state)
     destroy(&r);
 }
 
+/* A shut-down MCU carries no transfers, and its drivers' silence is not
+ * reported as theirs (the MCU's shutdown is the fault). */
+static void test_no_polling_through_a_shut_down_mcu(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r);
+    sim_host_run_for(&r.host, 0.5);
+    struct fs_error err = {{0}};
+    if (fs_mcu_send_text(fs_printer_mcu(&r.printer, "mcu"), "emergency_stop", &err) < 0)
+        fail_msg("emergency_stop: %s", err.msg);
+    sim_host_run_for(&r.host, 0.5);
+    unsigned long before = fs_tmc2209_transfers(driver(&r, "stepper_x"));
+    sim_host_run_for(&r.host, 3.0);
+    assert_int_equal(fs_tmc2209_transfers(driver(&r, "stepper_x")), before);
+    assert_null(find_record(&r, "tmc2209 stepper_x", FS_FAULT_DRIVER_ERROR));
+    destroy(&r);
+}
+
 static void test_unsupported_options_are_refused_by_name(void **state)
 {
     (void)state;
@@ -501,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_silent_driver_is_reported),
         cmocka_unit_test(test_dump_tmc_prints_the_registers),
         cmocka_unit_test(test_set_tmc_current_and_init_tmc),
+        cmocka_unit_test(test_no_polling_through_a_shut_down_mcu),
         cmocka_unit_test(test_unsupported_options_are_refused_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
