@@ -213,17 +213,15 @@ static const struct step *current_step(const struct fs_tmc2209 *t)
 }
 
 /* What the driver sends next: the step, or the IFCNT read confirming it. */
-static int encode_transfer(const struct fs_tmc2209 *t, uint8_t *bits, int *read, uint8_t *reg)
+static int encode_transfer(const struct fs_tmc2209 *t, uint8_t *bits, int *read)
 {
     const struct step *s = current_step(t);
     if (s->write && !t->verifying) {
         *read = 0;
-        *reg = s->reg;
         return (int)fs_tmc_uart_encode_write(t->address, s->reg, s->value, bits);
     }
-    *reg = t->verifying ? REG_IFCNT : s->reg;
     *read = FS_TMC_UART_REPLY_BYTES;
-    return (int)fs_tmc_uart_encode_read(t->address, *reg, bits);
+    return (int)fs_tmc_uart_encode_read(t->address, t->verifying ? REG_IFCNT : s->reg, bits);
 }
 
 static void wire_kick(struct tmc_wire *w)
@@ -233,9 +231,9 @@ static void wire_kick(struct tmc_wire *w)
     struct fs_tmc2209 *t = w->waiting[0];
     memmove(w->waiting, w->waiting + 1, (size_t)(w->waiting_count - 1) * sizeof(w->waiting[0]));
     w->waiting_count--;
-    uint8_t bits[FS_TMC_UART_WRITE_REQ_BYTES], reg;
+    uint8_t bits[FS_TMC_UART_WRITE_REQ_BYTES];
     int read;
-    int n = encode_transfer(t, bits, &read, &reg);
+    int n = encode_transfer(t, bits, &read);
     char text[96];
     int len = snprintf(text, sizeof(text), "tmcuart_send oid=%d write=", w->oid);
     for (int i = 0; i < n; i++)
@@ -492,8 +490,8 @@ static void script_end(struct fs_tmc2209 *t, int ok)
         }
         break;
     case SCRIPT_CLEAR:
-        if (ok && t->needs_init)
-            t->needs_init = 0;
+        if (ok)
+            t->needs_init = 0; /* the clear wrote every setting if they were lost */
         t->clear_done = 1;
         break;
     case SCRIPT_DUMP:
@@ -944,15 +942,30 @@ static struct fs_tmc2209 *stepper_param(struct fs_tmc_drivers *d, const char *cm
 }
 
 
+/* DUMP_TMC's registers; write-only ones are shown as last written. */
 static const struct {
     uint8_t reg;
+    uint8_t write_only;
     const char *name;
-} dump_names[] = {
-    {REG_GCONF, "GCONF"},         {REG_GSTAT, "GSTAT"},       {REG_IFCNT, "IFCNT"},
-    {REG_IOIN, "IOIN"},           {REG_IHOLD_IRUN, "IHOLD_IRUN"}, {REG_TPOWERDOWN, "TPOWERDOWN"},
-    {REG_TPWMTHRS, "TPWMTHRS"},   {REG_SGTHRS, "SGTHRS"},     {REG_CHOPCONF, "CHOPCONF"},
-    {REG_DRV_STATUS, "DRV_STATUS"}, {REG_PWMCONF, "PWMCONF"},
+} dump_regs[] = {
+    {REG_GCONF, 0, "GCONF"},          {REG_GSTAT, 0, "GSTAT"},
+    {REG_IFCNT, 0, "IFCNT"},          {REG_IOIN, 0, "IOIN"},
+    {REG_IHOLD_IRUN, 1, "IHOLD_IRUN"}, {REG_TPOWERDOWN, 1, "TPOWERDOWN"},
+    {REG_TPWMTHRS, 1, "TPWMTHRS"},    {REG_SGTHRS, 1, "SGTHRS"},
+    {REG_CHOPCONF, 0, "CHOPCONF"},    {REG_DRV_STATUS, 0, "DRV_STATUS"},
+    {REG_PWMCONF, 0, "PWMCONF"},
 };
+#define DUMP_REG_COUNT (sizeof(dump_regs) / sizeof(dump_regs[0]))
+
+/* " ot=1 otpw=1": the status bits set in a GSTAT or DRV_STATUS value. */
+static void status_names(uint8_t reg, uint32_t value, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = 0;
+    for (int b = 0; b < STATUS_BIT_COUNT && len < cap; b++)
+        if (status_bits[b].reg == reg && (value & status_bits[b].mask))
+            len += (size_t)snprintf(out + len, cap - len, " %s=1", status_bits[b].name);
+}
 
 static int cmd_dump_tmc(void *arg, struct fs_gcode *g, const struct fs_gcode_command *cmd,
                         struct fs_error *err)
@@ -963,31 +976,19 @@ static int cmd_dump_tmc(void *arg, struct fs_gcode *g, const struct fs_gcode_com
     if (run_and_wait(t, &t->pending_dump, &t->dump_done, err) < 0)
         return -1;
     fs_gcode_respond_info(g, "========== Write-only registers ==========");
-    for (size_t i = 0; i < sizeof(dump_names) / sizeof(dump_names[0]); i++) {
-        uint8_t reg = dump_names[i].reg;
-        if (!t->was_read[reg] || reg == REG_SGTHRS || reg == REG_IHOLD_IRUN ||
-            reg == REG_TPOWERDOWN || reg == REG_TPWMTHRS)
-            fs_gcode_respond_info(g, "%-12s %08x", dump_names[i].name, (unsigned)t->written[reg]);
-    }
+    for (size_t i = 0; i < DUMP_REG_COUNT; i++)
+        if (dump_regs[i].write_only)
+            fs_gcode_respond_info(g, "%-12s %08x", dump_regs[i].name,
+                                  (unsigned)t->written[dump_regs[i].reg]);
     fs_gcode_respond_info(g, "========== Queried registers ==========");
-    for (size_t i = 0; i < sizeof(dump_names) / sizeof(dump_names[0]); i++) {
-        uint8_t reg = dump_names[i].reg;
-        if (!t->was_read[reg] || reg == REG_SGTHRS || reg == REG_IHOLD_IRUN ||
-            reg == REG_TPOWERDOWN || reg == REG_TPWMTHRS)
+    for (size_t i = 0; i < DUMP_REG_COUNT; i++) {
+        uint8_t reg = dump_regs[i].reg;
+        if (dump_regs[i].write_only)
             continue;
-        char names[160] = "";
-        if (reg == REG_GSTAT || reg == REG_DRV_STATUS) {
-            uint32_t set = 0;
-            for (int b = 0; b < STATUS_BIT_COUNT; b++)
-                if (status_bits[b].reg == reg && (t->read_value[reg] & status_bits[b].mask))
-                    set |= 1u << b;
-            for (int b = 0, len = 0; b < STATUS_BIT_COUNT; b++)
-                if (set & (1u << b))
-                    len += snprintf(names + len, sizeof(names) - (size_t)len, " %s=1",
-                                    status_bits[b].name);
-        }
-        fs_gcode_respond_info(g, "%-12s %08x%s", dump_names[i].name,
-                              (unsigned)t->read_value[reg], names);
+        char names[160];
+        status_names(reg, t->read_value[reg], names, sizeof(names));
+        fs_gcode_respond_info(g, "%-12s %08x%s", dump_regs[i].name, (unsigned)t->read_value[reg],
+                              names);
     }
     return 0;
 }
