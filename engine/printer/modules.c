@@ -10,6 +10,7 @@
 #include <string.h> /* strcmp */
 
 #include "config/config.h"    /* fs_config_section_* */
+#include "drivers/tmc2209.h"   /* fs_tmc_drivers_new */
 #include "core/error.h"       /* fs_error_set */
 #include "gcode/macro.h"      /* fs_macro_from_config */
 #include "job/job.h"          /* fs_job_new */
@@ -23,6 +24,7 @@
 #include "printer/mcu_recovery.h" /* fs_printer_mcu_recovery_register */
 #include "printer/printer_gcode.h" /* fs_printer_gcode_register */
 #include "printer/status.h"   /* fs_printer_status_lookup */
+#include "sensors/filament_sensors.h" /* fs_filament_sensors_new */
 #include "thermal/heaters.h"  /* fs_heaters_new */
 
 /* M112 is a fault like any other, with a floor no policy can lower. */
@@ -79,10 +81,17 @@ int fs_printer_modules_init(struct fs_printer *p, struct fs_error *err)
     if (retraction && !(p->firmware_retraction = fs_firmware_retraction_new(retraction, p->gcode,
                                                                             err)))
         return -1;
+    p->tmc_drivers = fs_tmc_drivers_new(p, err);
+    if (!p->tmc_drivers)
+        return -1;
     struct fs_job_config jc;
     if (fs_job_config_read(p->config, &jc, err) < 0 || fs_job_new(p, &jc, &p->job, err) < 0)
         return -1;
     fs_job_set_emergency_handler(p->job, on_emergency, p);
+    /* After the job: runout and jam are raised only while it prints. */
+    p->filament_sensors = fs_filament_sensors_new(p, err);
+    if (!p->filament_sensors)
+        return -1;
     if (fs_printer_gcode_register(p, err) < 0 || fs_printer_mcu_recovery_register(p, err) < 0 ||
         add_macros(p, err) < 0)
         return -1;
@@ -113,7 +122,9 @@ void fs_printer_modules_free(struct fs_printer *p)
     p->macro_count = 0;
     /* The dispatcher still holds the job's handlers; the printer frees the
      * dispatcher right after this, and nothing runs in between. */
+    fs_filament_sensors_free(p->filament_sensors);
     fs_job_free(p->job);
+    fs_tmc_drivers_free(p->tmc_drivers);
     fs_firmware_retraction_free(p->firmware_retraction);
     fs_gcode_move_free(p->gcode_move);
     fs_homing_free(p->homing);
@@ -121,6 +132,8 @@ void fs_printer_modules_free(struct fs_printer *p)
     fs_heaters_free(p->heaters);
     fs_printer_faults_free(p);
     p->job = NULL;
+    p->filament_sensors = NULL;
+    p->tmc_drivers = NULL;
     p->firmware_retraction = NULL;
     p->gcode_move = NULL;
     p->homing = NULL;

@@ -31,6 +31,8 @@ struct fs_firmware_retraction;
 struct fs_gcode_move;
 struct fs_homing;
 struct fs_macro;
+struct fs_tmc_drivers;
+struct fs_filament_sensors;
 struct fs_faults;
 struct fs_fault_source;
 
@@ -74,6 +76,8 @@ struct fs_printer {
     struct fs_homing *homing;
     struct fs_macro **macros;
     int macro_count;
+    struct fs_tmc_drivers *tmc_drivers;           /* [tmc2209 X] */
+    struct fs_filament_sensors *filament_sensors; /* filament sensors, fan tachometers */
     /* Every stop, pause, halt or shutdown decision goes through it
      * (engine/fault); made first, before any module that raises faults. */
     struct fs_faults *faults;
