@@ -86,8 +86,9 @@ static const struct fs_fault_kind_info catalogue[FS_FAULT_KIND_COUNT] = {
      "an extrusion was requested while the extruder is below min_extrude_temp",
      "min_extrude_temp", CLS(MOTION) | CLS(HEATER)},
     {FS_FAULT_POWER_LOSS, "power_loss",
-     "a power-sense input drops, or the program starts with an unfinished job in its journal",
-     "the power-sense input, the job journal", CLS(PRINTER)},
+     "the program starts with an unfinished job in its journal (the power, the host or the "
+     "program went away mid-print); JOB_RECOVER continues it",
+     "[fault_policy] journal_path", CLS(PRINTER)},
     {FS_FAULT_EMERGENCY_STOP, "emergency_stop", "a person asked for an emergency stop",
      "M112", CLS(PRINTER)},
 };
@@ -245,6 +246,9 @@ static enum fs_fault_action failsoft_default(enum fs_fault_class cls, enum fs_fa
          * news, not danger. */
         return cls == FS_FAULT_CLASS_SENSOR ? FS_FAULT_WARN : FS_FAULT_PAUSE;
     case FS_FAULT_DRIVER_WARNING:
+    case FS_FAULT_POWER_LOSS:
+        /* power_loss is news of what already happened, found at start:
+         * nothing is running to pause. */
         return FS_FAULT_WARN;
     case FS_FAULT_DRIVER_ERROR:
     case FS_FAULT_COMM_LOST:
@@ -263,7 +267,6 @@ static enum fs_fault_action failsoft_default(enum fs_fault_class cls, enum fs_fa
     case FS_FAULT_MOVE_OUT_OF_RANGE:
     case FS_FAULT_HOMING_FAILED:
     case FS_FAULT_COLD_EXTRUDE:
-    case FS_FAULT_POWER_LOSS:
     case FS_FAULT_KIND_COUNT:
         break;
     }
@@ -278,7 +281,7 @@ enum fs_fault_action fs_fault_default_action(enum fs_fault_profile profile,
     if (profile == FS_FAULT_PROFILE_STRICT) {
         if (kind == FS_FAULT_SENSOR_GLITCH)
             a = FS_FAULT_LOG;
-        else if (kind == FS_FAULT_DRIVER_WARNING)
+        else if (kind == FS_FAULT_DRIVER_WARNING || kind == FS_FAULT_POWER_LOSS)
             a = FS_FAULT_WARN;
         else
             a = FS_FAULT_SHUTDOWN;

@@ -9,6 +9,7 @@
 #include "core/log.h"          /* fs_log */
 #include "gcode/gcode.h"       /* fs_gcode_new */
 #include "fault/fault.h"       /* fs_fault_raise */
+#include "job/job.h"           /* fs_job_journal_unfinished */
 #include "mcu/mcu.h"           /* fs_mcu_new */
 #include "motion/stepper.h"    /* fs_stepsync_new, fs_stepsync_set_reactor */
 #include "printer/fault_actions.h" /* fs_printer_mcu_fault_source */
@@ -192,6 +193,11 @@ int fs_printer_start(struct fs_printer *p, double timeout_s, struct fs_error *er
     if (fs_printer_modules_ready(p, err) < 0)
         return -1;
     p->is_ready = 1;
+    char what[FS_FAULT_EVIDENCE_MAX - 96];
+    if (p->job && fs_job_journal_unfinished(p->job, what, sizeof(what)))
+        fs_fault_raise(p->printer_fault_source, FS_FAULT_POWER_LOSS,
+                       "the journal holds an unfinished job: %s (JOB_RECOVER continues it)",
+                       what);
     fs_log(p->log, FS_LOG_INFO, "printer ready: %d mcu(s)", p->mcu_count);
     return 0;
 }

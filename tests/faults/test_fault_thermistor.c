@@ -6,7 +6,10 @@
  *     works without homing; after the repair FAULT_CLEAR and RESUME
  *     complete the print with the same final position and extrusion as the
  *     file commands;
- *   - the same fault under profile strict shuts down, like the common host;
+ *   - the same fault under profile strict shuts down, like the common host,
+ *     but the job's journal survives: after the repair and a restart the
+ *     start reports the unfinished job (power_loss) and JOB_RECOVER
+ *     completes the print;
  *   - a 0.3 s glitch with a 1 s tolerance is a glitch record only;
  *     repeated glitches add up to a fault. */
 #include <setjmp.h>
@@ -51,6 +54,23 @@ static void set_thermistor(void *arg)
     struct fs_error err;
     if (sim_inject_thermistor(ts->r->w, ts->plant, &f, &err) < 0)
         fail_msg("%s", err.msg);
+}
+
+static double journal_head_z(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    cJSON *j = cJSON_Parse(text);
+    assert_non_null(j);
+    const cJSON *head = cJSON_GetObjectItem(j, "head_position");
+    assert_true(cJSON_GetArraySize(head) == 4);
+    double z = cJSON_GetArrayItem(head, 2)->valuedouble;
+    cJSON_Delete(j);
+    return z;
 }
 
 static double heater_target(struct fault_rig *r, const char *name)
@@ -180,6 +200,42 @@ static void test_open_thermistor_under_strict_shuts_down(void **state)
     char job[400];
     snprintf(job, sizeof(job), "%s/job.json", r.journal);
     assert_int_equal(access(job, R_OK), 0);
+    /* A person gives Z as measured: where the head physically is. (The
+     * journal's line is the one read last; after a shutdown the moves
+     * queued behind it were never made, so the journal's head Z can be a
+     * layer above the real one. A halt reads the motors back and rewinds
+     * to the line they stopped in; a shutdown does not yet.) */
+    double stopped[4];
+    fault_rig_plant_position(&r, stopped);
+    print_message("journal head Z %.3f, the head stopped at Z %.3f\n", journal_head_z(job),
+                  stopped[2]);
+
+    /* Repaired and restarted: the start reports the unfinished job, and
+     * JOB_RECOVER finishes it once X and Y are homed and Z is given. */
+    open.fault = SIM_THERMISTOR_HEALTHY;
+    set_thermistor(&open);
+    fault_rig_line(&r, "FIRMWARE_RESTART");
+    r.p = sim_session_printer(r.s);
+    assert_false(r.p->is_shutdown);
+    rec = fault_rig_record(&r, "printer", "power_loss");
+    assert_non_null(rec);
+    print_message("after the restart: %s\n", rec->evidence);
+    char line[96];
+    fault_rig_line(&r, "G28 X Y");
+    snprintf(line, sizeof(line), "SET_KINEMATIC_POSITION Z=%.4f", stopped[2]);
+    fault_rig_line(&r, line);
+    fault_rig_line(&r, "JOB_RECOVER");
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    struct fs_error ferr = {{0}};
+    assert_int_equal(sim_session_finish_print(r.s, &ferr), 0);
+    struct gcode_expect expect;
+    fault_rig_expect(path, &expect);
+    double plant[4];
+    fault_rig_plant_position(&r, plant);
+    for (int i = 0; i < 3; i++)
+        if (fabs(plant[i] - expect.toolhead[i]) > 0.02)
+            fail_msg("axis %d ends at %.4f, the file commands %.4f", i, plant[i],
+                     expect.toolhead[i]);
     fault_rig_close(&r);
 }
 
