@@ -251,6 +251,7 @@ struct fs_mcu *fs_stepper_mcu(const struct fs_stepper *s) { return s->mcu; }
 double fs_stepper_step_dist(const struct fs_stepper *s) { return s->step_dist; }
 struct fs_stepsync *fs_stepper_stepsync(const struct fs_stepper *s) { return s->sync; }
 int64_t fs_stepper_step_count(const struct fs_stepper *s) { return s->mcu_steps; }
+int fs_stepper_is_enabled(const struct fs_stepper *s) { return !s->has_enable || s->enabled; }
 double fs_stepper_get_position(const struct fs_stepper *s) { return s->position; }
 double fs_stepper_motion_end(const struct fs_stepper *s) { return s->last_move_end; }
 void fs_stepper_get_stats(const struct fs_stepper *s, struct fs_stepper_stats *out)

@@ -84,6 +84,9 @@ double fs_stepper_motion_end(const struct fs_stepper *s);
 /* Steps generated so far, counting direction (what the MCU will report once
  * they have run, plus the offset of the MCU's own count). */
 int64_t fs_stepper_step_count(const struct fs_stepper *s);
+/* Its enable pin is on as far as the MCU knows (always 1 without one); 0
+ * again after its MCU was configured afresh (MCU_RECONNECT). */
+int fs_stepper_is_enabled(const struct fs_stepper *s);
 
 /* Generates this stepper's steps for one move: its coordinate goes from
  * start_pos to start_pos + ratio * distance(t). pressure_advance (s) adds

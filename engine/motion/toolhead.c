@@ -229,7 +229,9 @@ void fs_toolhead_leave_halt(struct fs_toolhead *th, const double pos[4])
 static int enable_if_needed(struct fs_toolhead *th, int i, double print_time,
                             struct fs_error *err)
 {
-    if (th->enabled[i])
+    /* The stepper's own flag drops when its MCU is configured again
+     * (MCU_RECONNECT): the pin is back at its default, off. */
+    if (th->enabled[i] && fs_stepper_is_enabled(stepper_at(th, i)))
         return 0;
     th->enabled[i] = 1;
     return fs_stepper_set_enable(stepper_at(th, i), print_time - STEPPER_ENABLE_LEAD_S, 1, err);

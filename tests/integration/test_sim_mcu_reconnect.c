@@ -18,6 +18,7 @@
 #include "core/error.h"             /* struct fs_error */
 #include "fault/fault.h"            /* fs_faults_lookup */
 #include "gcode/gcode.h"            /* fs_gcode_set_output */
+#include "job/job.h"                /* fs_job_* */
 #include "mcu/mcu.h"                /* fs_mcu_* */
 #include "motion/toolhead.h"         /* fs_toolhead_get_position */
 #include "printer/mcu_recovery.h"   /* fs_printer_mcu_recovery_register */
@@ -29,6 +30,8 @@
 #include "thermal/heaters.h"        /* fs_heaters_lookup */
 
 #define CONFIG FS_SOURCE_DIR "/scenarios/configs/demo_cartesian.cfg"
+#define GCODE_NAME "prusaslicer-cube20.gcode"
+#define CUT_AFTER_S 400.0 /* sim seconds into the print: layers in, heaters at target */
 
 #define SAMPLE_COUNT 8
 #define HEATER_OID 0
@@ -744,6 +747,96 @@ static void restarted_toolboard_reconnects(struct logged_events *log)
     sim_session_close(t.s);
 }
 
+/* The program loop (job.h's runner contract) until `until`, or until the
+ * job has nothing left to run when until is 0. */
+static void loop_until(struct session *t, double until)
+{
+    struct fs_reactor *reactor = &sim_session_host(t->s)->reactor;
+    while (!t->p->is_shutdown) {
+        double now = sim_session_now(t->s);
+        if (until > 0 && now >= until)
+            break;
+        if (t->p->faults && fs_faults_has_work(t->p->faults)) {
+            fs_faults_run_deferred(t->p->faults);
+            continue;
+        }
+        if (fs_job_has_work(t->p->job)) {
+            fs_job_run(t->p->job, 256);
+            continue;
+        }
+        if (until <= 0)
+            break;
+        fs_reactor_pause(reactor, now + 0.05 < until ? now + 0.05 : until);
+    }
+}
+
+/* The acceptance path end to end: mid-print the toolboard's link is cut
+ * for longer than its heater's max_duration; the job pauses through the
+ * fault module with the main board's axes held and homed; the link
+ * returns; MCU_RECONNECT; RESUME heats the extruder again and the print
+ * completes with the plant where the engine says. */
+static void test_printer_mid_print_cut_pause_reconnect_resume_completes(void **state)
+{
+    (void)state;
+    static struct session t;
+    session_open(&t);
+    if (!t.p->faults || !t.p->job) {
+        sim_session_close(t.s);
+        skip(); /* no fault module or job: nothing can pause */
+        return;
+    }
+    fs_gcode_set_output(t.p->gcode, capture, &t);
+    must_run(&t, "SDCARD_PRINT_FILE FILENAME=" GCODE_NAME);
+    loop_until(&t, sim_session_now(t.s) + CUT_AFTER_S);
+    struct fs_job *job = t.p->job;
+    assert_int_equal(fs_job_state(job), FS_JOB_PRINTING);
+    cut_wire(&t, 1);
+    loop_until(&t, sim_session_now(t.s) + 8.0);
+    assert_false(t.p->is_shutdown);
+    assert_int_equal(fs_job_state(job), FS_JOB_PAUSED);
+    assert_true(sim_world_mcu_is_shutdown(session_world(&t), "toolboard"));
+    assert_int_equal(sim_world_pin_level(session_world(&t), "toolboard", "PA1"), 0);
+    assert_false(sim_world_mcu_is_shutdown(session_world(&t), "mcu"));
+    assert_int_equal(fs_toolhead_homed_axes(t.p->toolhead), 7);
+    cut_wire(&t, 0);
+    loop_until(&t, sim_session_now(t.s) + 2.0);
+    double held[4];
+    plant_position(&t, held);
+
+    struct fs_error err = {{0}};
+    assert_int_equal(run_line(&t, "RESUME", &err), -1);
+    must_run(&t, "MCU_RECONNECT MCU=toolboard");
+    assert_true(heater_target(&t, "extruder") == 0.0);
+    double now_pos[4];
+    plant_position(&t, now_pos);
+    for (int i = 0; i < 3; i++)
+        assert_true(fabs(now_pos[i] - held[i]) < 1e-9);
+    assert_int_equal(fs_toolhead_homed_axes(t.p->toolhead), 7);
+    /* Steps queued for the extruder while the link was cut are gone; from
+     * here on the plant's filament must follow the engine's. */
+    double th0[4];
+    fs_toolhead_get_position(t.p->toolhead, th0);
+    t.out[0] = '\0';
+    must_run(&t, "RESUME");
+    loop_until(&t, 0);
+    fs_toolhead_wait_moves(t.p->toolhead);
+    struct fs_job_status js;
+    fs_job_get_status(job, &js);
+    if (js.state != FS_JOB_COMPLETE)
+        fail_msg("job %s: %s", fs_job_state_name(js.state), js.message);
+    double th[4], pl[4];
+    fs_toolhead_get_position(t.p->toolhead, th);
+    plant_position(&t, pl);
+    for (int i = 0; i < 3; i++)
+        assert_true(fabs(th[i] - pl[i]) < 0.01);
+    double engine_e = th[3] - th0[3], plant_e = pl[3] - now_pos[3];
+    assert_true(engine_e > 10.0);
+    assert_true(fabs(plant_e - engine_e) < 0.05);
+    assert_false(sim_world_mcu_is_shutdown(session_world(&t), "toolboard"));
+    assert_false(sim_world_mcu_is_shutdown(session_world(&t), "mcu"));
+    sim_session_close(t.s);
+}
+
 static void test_printer_cut_toolboard_reconnects(void **state)
 {
     (void)state;
@@ -785,6 +878,7 @@ int main(void)
         cmocka_unit_test(test_printer_cut_toolboard_reconnects),
         cmocka_unit_test(test_printer_restarted_toolboard_reconnects),
         cmocka_unit_test(test_printer_cut_toolboard_reconnects_events_logged),
+        cmocka_unit_test(test_printer_mid_print_cut_pause_reconnect_resume_completes),
         cmocka_unit_test(test_printer_restarted_toolboard_reconnects_events_logged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
