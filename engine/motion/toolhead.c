@@ -29,7 +29,11 @@
  *
  * Errors from a commit that happens in the timer (a stepper refusing a
  * move) cannot be returned to anyone there; they are kept and returned by
- * the next fs_toolhead_move or flush. */
+ * the next fs_toolhead_move or flush.
+ *
+ * A halt (halt.h, halt.c) sets `halted`: nothing is committed or sent
+ * from then on, every wait here ends, and moves answer "halted: ..."
+ * until fs_toolhead_halt_finish has read the motors back. */
 #include "motion/toolhead.h"
 
 #include <limits.h> /* LLONG_MAX */
