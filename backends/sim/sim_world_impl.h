@@ -13,6 +13,8 @@
 #include "sim_wire.h"   /* struct sim_wire */
 #include "sim_world.h"  /* the public API */
 
+/* An MCU's events come first, before SIM_EV_TRACE_TICK: the loop tells them
+ * from the world's own with one comparison. */
 enum sim_event_kind {
     SIM_EV_POWER_ON,   /* target: mcu, arg: power generation */
     SIM_EV_MCU_WAKE,   /* target: mcu, arg: wake generation */
