@@ -196,8 +196,8 @@ static void check_stall(struct fs_fan *f, double report_time)
         return;
     f->stall_raised = 1;
     fs_fault_raise(f->source, FS_FAULT_FAN_STALLED,
-                   "%.0f rpm at power %.2f for %.1f s (tachometer_min_rpm %.0f)", f->rpm,
-                   f->power, report_time - f->strong_since, f->tp.min_rpm);
+                   "%.0f rpm, below tachometer_min_rpm %.0f, with the fan at power %.2f for "
+                   "%.1f s", f->rpm, f->tp.min_rpm, f->power, report_time - f->strong_since);
 }
 
 /* Level changes over the time between two reports: two per pulse. */
