@@ -1,8 +1,8 @@
 /* Filament sensors and a fan tachometer on the simulated demo printer
  * (firmware in the loop), judged as a person would: filament that runs out
  * while the printer extrudes is reported as a runout at once and the job
- * pauses; the fault cannot be cleared until filament is back, then RESUME
- * finishes the print; a jam is
+ * pauses; the fault cannot be cleared until filament is back (loading it
+ * runs insert_gcode), then RESUME finishes the print; a jam is
  * reported once the extruder has pushed about detection_length of filament
  * that did not move; a whole print with healthy filament and fans raises
  * nothing; a hotend fan that stops turning is reported as stalled.
@@ -191,7 +191,7 @@ static void test_runout_while_extruding_pauses_and_resumes_once_reloaded(void **
 {
     (void)state;
     struct rig r;
-    rig_open(&r, 120);
+    rig_open_with(&r, 120, "insert_gcode: RESPOND MSG=\"filament inserted\"\n", "");
     print_until_extruded(&r, 10.0);
     assert_int_equal(fault_count(&r), 0);
 
@@ -214,8 +214,13 @@ static void test_runout_while_extruding_pauses_and_resumes_once_reloaded(void **
                                           &err),
                      -1);
 
+    /* Loading filament while paused runs insert_gcode (events closer than
+     * event_delay to the runout would be ignored). */
+    run_until(&r, now_s(&r) + 0.5);
+    r.out[0] = '\0';
     assert_int_equal(sim_printer_filament_reload(world(&r), "extruder"), 0);
     run_until(&r, now_s(&r) + 0.5);
+    assert_non_null(strstr(r.out, "filament inserted"));
     r.out[0] = '\0';
     must_run(&r, "QUERY_FILAMENT_SENSOR SENSOR=runout");
     assert_non_null(strstr(r.out, "runout: filament detected"));
