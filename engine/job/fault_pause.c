@@ -348,11 +348,13 @@ int fs_job_halt_pause(struct fs_job *job, const struct fs_job_park *park, struct
     job->pause_requested = 0;
     fs_print_stats_pause(&job->stats, fs_job_now(job));
     fs_job_set_state(job, FS_JOB_PAUSED);
-    int rc = lift_and_park(job, park, err);
+    /* No lift or park: motion is refused until the halt is acknowledged,
+     * and an axis the fault made untrustworthy must not move at all.
+     * RESUME goes up from wherever the head is then. */
     heaters_follow_policy(job, park);
     announce_idle(job, park);
     fs_job_journal_note(job);
-    return rc;
+    return 0;
 }
 
 void fs_job_fault_end(struct fs_job *job)

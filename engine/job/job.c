@@ -549,7 +549,7 @@ int fs_job_open_file(struct fs_job *job, const char *path, const char *name,
     job->file.fp = fp;
     memcpy(job->file.name, name, strlen(name) + 1);
     memcpy(job->file.path, path, strlen(path) + 1);
-    job->file.mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    fs_job_format_mtime(&st, job->file.mtime, sizeof(job->file.mtime));
     job->file.size = size;
     job->file.position = 0;
     job->file.line = 0;

@@ -208,8 +208,9 @@ int fs_job_paused_by_fault(const struct fs_job *job);
  * behind the lines read: the job finds the recent line whose path passes
  * through where the motors stopped (within FS_JOB_HALT_MATCH_MM, E
  * included) and goes back to its start, with the G-code state from before
- * it. Then it lifts, parks and follows the heater policy like
- * fs_job_fault_pause, and RESUME brings the head to that line's start (up,
+ * it. It is then paused like fs_job_fault_pause but without the lift and
+ * park (motion is refused until the halt is acknowledged, and an untrusted
+ * axis must not move), and RESUME brings the head to that line's start (up,
  * across, down) and runs it again: the part of that one line done before
  * the halt is printed twice, nothing is skipped. While the toolhead is
  * halted the runner starts no line, and a line that fails because of the

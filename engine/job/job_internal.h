@@ -20,7 +20,7 @@ struct fs_job_file {
     FILE *fp;
     char name[FS_JOB_NAME_MAX]; /* as selected, relative to the sdcard folder */
     char path[FS_JOB_DIR_MAX + FS_JOB_NAME_MAX]; /* resolved, for the journal */
-    long long mtime_ns; /* when opened, for the journal: a changed file is not resumed */
+    char mtime[32]; /* "seconds.nanoseconds" when opened: a changed file is not resumed */
     long size;
     long position; /* offset of the next line */
     long line;     /* number of the last line read (1-based) */
@@ -170,6 +170,9 @@ int fs_job_return_head(struct fs_job *job, const double pos[3], double travel_z,
 double fs_job_z_max(const struct fs_job *job);
 
 /* The journal (journal.c). */
+struct stat;
+/* A file's mtime as text, exact to the nanosecond (a JSON number is not). */
+void fs_job_format_mtime(const struct stat *st, char *out, size_t size);
 void fs_job_journal_line_start(struct fs_job *job);
 void fs_job_journal_after_line(struct fs_job *job);
 /* Writes the journal, reporting an I/O error to the console. */

@@ -48,6 +48,11 @@
 #define RECOVER_Z_LIFT_MM 10.0
 #define RECOVER_Z_SPEED 10.0
 
+void fs_job_format_mtime(const struct stat *st, char *out, size_t size)
+{
+    snprintf(out, size, "%lld.%09ld", (long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec);
+}
+
 int fs_job_set_journal_dir(struct fs_job *job, const char *dir)
 {
     if (!dir)
@@ -174,7 +179,7 @@ static cJSON *build_journal(struct fs_job *job)
         cJSON_AddStringToObject(f, "name", job->file.name);
         cJSON_AddStringToObject(f, "path", job->file.path);
         cJSON_AddNumberToObject(f, "size", (double)job->file.size);
-        cJSON_AddNumberToObject(f, "mtime_ns", (double)job->file.mtime_ns);
+        cJSON_AddStringToObject(f, "mtime", job->file.mtime);
         cJSON_AddNumberToObject(f, "position", (double)job->file.position);
         cJSON_AddNumberToObject(f, "line", (double)job->file.line);
     }
@@ -314,7 +319,8 @@ static int read_gcode_state(const cJSON *j, struct fs_gcode_move_state *g,
 struct recovery {
     char name[FS_JOB_NAME_MAX];
     char path[FS_JOB_DIR_MAX + FS_JOB_NAME_MAX];
-    double size, mtime_ns, position;
+    double size, position;
+    char mtime[32];
     struct fs_gcode_move_state g;
     int have_g;
     struct fs_job_heater_targets targets;
@@ -345,7 +351,7 @@ static int parse_recovery(const cJSON *j, struct recovery *r, struct fs_error *e
     if (copy_string(f, "name", r->name, sizeof(r->name), err) < 0 ||
         copy_string(f, "path", r->path, sizeof(r->path), err) < 0 ||
         get_number(f, "size", &r->size, err) < 0 ||
-        get_number(f, "mtime_ns", &r->mtime_ns, err) < 0 ||
+        copy_string(f, "mtime", r->mtime, sizeof(r->mtime), err) < 0 ||
         get_number(f, "position", &r->position, err) < 0 ||
         (r->have_g = read_gcode_state(j, &r->g, err)) < 0)
         return -1;
@@ -434,11 +440,13 @@ static int check_file_unchanged(const struct recovery *r, struct fs_error *err)
     struct stat st;
     if (stat(r->path, &st) != 0)
         return fs_error_set(err, "the print file %s: %s", r->path, strerror(errno));
-    long long mtime = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-    if ((double)st.st_size != r->size || (double)mtime != r->mtime_ns)
+    char mtime[32];
+    fs_job_format_mtime(&st, mtime, sizeof(mtime));
+    if ((double)st.st_size != r->size || strcmp(mtime, r->mtime))
         return fs_error_set(err, "the print file %s changed since the journal was written "
-                            "(size %lld, was %.0f): it cannot be resumed at a byte offset",
-                            r->path, (long long)st.st_size, r->size);
+                            "(size %lld, was %.0f; modified %s, was %s): it cannot be resumed "
+                            "at a byte offset", r->path, (long long)st.st_size, r->size, mtime,
+                            r->mtime);
     return 0;
 }
 

@@ -40,6 +40,9 @@ static void act_halt_motion(void *arg)
     struct fs_printer *p = arg;
     if (p->toolhead)
         fs_toolhead_halt_now(p->toolhead);
+    /* The job starts no line on the dropped plan (fs_job_halt_pause below). */
+    if (p->job)
+        fs_job_hold(p->job);
 }
 
 static void act_heaters_off(void *arg)
@@ -54,9 +57,8 @@ static void act_shutdown(void *arg, const char *reason)
     fs_printer_shutdown(arg, reason);
 }
 
-static int act_pause(void *arg, struct fs_error *err)
+static struct fs_job_park park_from_policy(const struct fs_printer *p)
 {
-    struct fs_printer *p = arg;
     const struct fs_fault_policy_config *pc = fs_faults_policy(p->faults);
     struct fs_job_park park = {
         .x = pc->park_x,
@@ -69,15 +71,30 @@ static int act_pause(void *arg, struct fs_error *err)
         .heaters_timeout_s = pc->pause_heaters_timeout_s,
         .idle_timeout_s = pc->pause_idle_timeout_s,
     };
+    return park;
+}
+
+static int act_pause(void *arg, struct fs_error *err)
+{
+    struct fs_printer *p = arg;
+    struct fs_job_park park = park_from_policy(p);
     return fs_job_fault_pause(p->job, &park, err);
 }
 
 static int act_finish_halt(void *arg, unsigned untrusted_axes, struct fs_error *err)
 {
     struct fs_printer *p = arg;
-    if (!p->toolhead)
-        return 0;
-    return fs_toolhead_halt_finish(p->toolhead, untrusted_axes, err);
+    int rc = p->toolhead ? fs_toolhead_halt_finish(p->toolhead, untrusted_axes, err) : 0;
+    /* The halt dropped queued moves: the job goes back to the line the
+     * motors stopped in and waits, paused, for RESUME. */
+    if (p->job && fs_job_state(p->job) == FS_JOB_PRINTING) {
+        struct fs_job_park park = park_from_policy(p);
+        struct fs_error job_err;
+        fs_error_clear(&job_err);
+        if (fs_job_halt_pause(p->job, &park, rc < 0 ? &job_err : err) < 0 && rc == 0)
+            rc = -1;
+    }
+    return rc;
 }
 
 static int act_cancel(void *arg, struct fs_error *err)

@@ -317,7 +317,7 @@ static void test_journal_follows_the_job_and_is_replaced_atomically(void **state
     assert_non_null(strstr(cJSON_GetObjectItem(file, "path")->valuestring, "/sdcard/part.gcode"));
     assert_int_equal((long)cJSON_GetObjectItem(file, "size")->valuedouble,
                      (long)strlen(FILE_TEXT));
-    assert_true(cJSON_GetObjectItem(file, "mtime_ns")->valuedouble > 0);
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(file, "mtime")));
     assert_no_temp_file(dir);
     cJSON_Delete(j);
 
@@ -403,7 +403,8 @@ static void test_emergency_stop_journals_the_running_line(void **state)
     /* The journal is usable: JOB_RECOVER gets as far as the machine (this
      * world has no toolhead to home). */
     assert_int_equal(fx_console(&fx, "JOB_RECOVER", err.msg, sizeof(err.msg)), -1);
-    assert_non_null(strstr(err.msg, "toolhead"));
+    if (!strstr(err.msg, "toolhead"))
+        fail_msg("JOB_RECOVER: %s", err.msg);
     /* A file edited since is refused: a byte offset into it means nothing. */
     fx_write_file(&fx, "part.gcode", "G1 X1 E1\nSTOPS_HERE\nG1 X3 E2\nG1 X4\n", 0);
     assert_int_equal(fx_console(&fx, "JOB_RECOVER", err.msg, sizeof(err.msg)), -1);

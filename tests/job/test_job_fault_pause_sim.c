@@ -557,6 +557,56 @@ static void test_halt_pause_goes_back_to_the_line_the_motors_stopped_in(void **s
     rig_close(&r);
 }
 
+/* The same through the fault module: a fault whose action is halt (a timing
+ * overrun, FAULT_TEST as a real one would) stops the motors, the job goes
+ * back to the line they stopped in, paused without moving; FAULT_ACK,
+ * FAULT_CLEAR, RESUME, and the print completes. */
+static void test_halt_fault_pauses_the_job_and_resume_completes(void **state)
+{
+    (void)state;
+    struct gcode_expect expect;
+    expect_file(&expect);
+    struct rig r;
+    rig_open(&r);
+    if (!printer(&r)->faults || !fs_faults_lookup(printer(&r)->faults, "toolhead")) {
+        rig_close(&r);
+        skip(); /* no toolhead fault source in this build */
+    }
+    double pos[4];
+    fs_toolhead_get_position(printer(&r)->toolhead, pos);
+    double e_start = pos[3];
+    must_run(&r, "SDCARD_PRINT_FILE FILENAME=" GCODE_NAME);
+    run_for(&r, PAUSE_AFTER_S);
+    r.out[0] = '\0';
+    must_run(&r, "FAULT_TEST SOURCE=toolhead KIND=timing_overrun");
+    struct fs_job *job = printer(&r)->job;
+    assert_int_equal(fs_job_state(job), FS_JOB_PAUSED);
+    assert_true(fs_job_paused_by_fault(job));
+    assert_non_null(strstr(r.out, "!! halted: the motors stopped in " GCODE_NAME ":"));
+    struct fs_error err = {{0}};
+    assert_int_equal(run(&r, "RESUME", &err), -1);
+    must_run(&r, "FAULT_ACK");
+    must_run(&r, "FAULT_CLEAR SOURCE=toolhead");
+    struct fs_toolhead_status st;
+    fs_toolhead_get_status(printer(&r)->toolhead, &st);
+    if (strcmp(st.homed, "xyz"))
+        must_run(&r, "G28");
+    must_run(&r, "RESUME");
+    run_to_end(&r);
+    struct fs_job_status js;
+    fs_job_get_status(job, &js);
+    if (js.state != FS_JOB_COMPLETE)
+        fail_msg("job %s: %s", fs_job_state_name(js.state), js.message);
+    fs_toolhead_get_position(printer(&r)->toolhead, pos);
+    for (int i = 0; i < 3; i++)
+        if (fabs(pos[i] - expect.toolhead[i]) > 1e-6)
+            fail_msg("axis %d ends at %.6f, the file commands %.6f", i, pos[i],
+                     expect.toolhead[i]);
+    double extra = (pos[3] - e_start) - expect.net_extrusion;
+    assert_true(extra > -0.01 && extra < 1.0);
+    rig_close(&r);
+}
+
 /* An emergency stop: everything off on every MCU, homing lost. */
 static void test_journal_of_a_paused_job_finishes_it_after_a_shutdown(void **state)
 {
@@ -577,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_heaters_off_after_timeout_and_cancel_keeps_the_machine_usable),
         cmocka_unit_test(test_extruder_fault_pauses_and_the_print_completes_after_clear),
         cmocka_unit_test(test_halt_pause_goes_back_to_the_line_the_motors_stopped_in),
+        cmocka_unit_test(test_halt_fault_pauses_the_job_and_resume_completes),
         cmocka_unit_test(test_journal_of_a_paused_job_finishes_it_after_a_shutdown),
         cmocka_unit_test(test_journal_of_a_paused_job_finishes_it_after_restart),
     };
