@@ -25,9 +25,9 @@
 /* Readings further apart than this (a lost report) are not used to grow
  * the integral or take a derivative: the gap says nothing about the rate. */
 #define HEATER_MAX_DT_S 2.0
-/* Readings kept for the uncommanded-heating window (60 s at 0.3 s), and
+/* Readings kept for the uncommanded-heating window (120 s at 0.3 s), and
  * how many of them one median takes (1.5 s at 0.3 s). */
-#define HEATER_HISTORY 256
+#define HEATER_HISTORY 512
 #define HEATER_MEDIAN 5
 
 /* What one reading says about the sensor. */

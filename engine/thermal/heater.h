@@ -53,9 +53,12 @@
  *   - uncommanded_heating: the output is off (target 0, power 0, or the
  *     guard tripped) and the reading rose by more than
  *     uncommanded_heating_rise (15 C) within uncommanded_heating_time
- *     (20 s, at most 60 s), above the lowest sane reading of that window.
- *     A hotend coasts up by a few degrees after switch-off; 15 C is far
- *     above that.
+ *     (60 s, at most 120 s): the median of the latest 5 sane readings
+ *     against the lowest such median in that window. A hotend coasts up by
+ *     a few degrees after switch-off and then cools; a welded switch on a
+ *     fan-cooled hotend at 210 C climbs about 0.7 C/s, 15 C in about 20 s,
+ *     which the window must hold (a 20 s window would miss it); a chamber
+ *     warming the parts around it does not gain 15 C in a minute.
  *
  * Every heater fault turns that heater off at once and latches it off
  * (FAULTS.md's floor for heaters: disable), whatever the policy, before the
@@ -111,8 +114,8 @@ struct fs_reactor;
 /* A reading older than this (print time) is stale for FAULT_CLEAR. */
 #define FS_HEATER_STALE_S 2.0
 #define FS_HEATER_UNCOMMANDED_RISE_C 15.0
-#define FS_HEATER_UNCOMMANDED_TIME_S 20.0
-#define FS_HEATER_UNCOMMANDED_TIME_MAX_S 60.0
+#define FS_HEATER_UNCOMMANDED_TIME_S 60.0
+#define FS_HEATER_UNCOMMANDED_TIME_MAX_S 120.0
 
 enum fs_heater_control {
     FS_HEATER_CONTROL_PID,

@@ -9,7 +9,7 @@
  * "temperature_sensor board"); the fault module reads on_fault,
  * on_<kind>, on_fault_gcode and fault_tolerance from that section itself.
  * Read here for the detection: uncommanded_heating_rise (15 C) and
- * uncommanded_heating_time (20 s) in a heater's section (see heater.h). */
+ * uncommanded_heating_time (60 s) in a heater's section (see heater.h). */
 #include <ctype.h>  /* isdigit */
 #include <math.h>   /* NAN, INFINITY */
 #include <stdio.h>  /* snprintf */

@@ -289,7 +289,7 @@ static void test_fault_options_below_the_floor_or_out_of_range_are_refused(void 
     snprintf(text, sizeof(text), "%son_sensor_open: warn\n", heater);
     expect_error(text, "printer.cfg:11");
     expect_error(text, "disable"); /* the floor it asked to go below */
-    snprintf(text, sizeof(text), "%suncommanded_heating_time: 90\n", heater);
+    snprintf(text, sizeof(text), "%suncommanded_heating_time: 150\n", heater);
     expect_error(text, "printer.cfg:11");
     snprintf(text, sizeof(text), "%suncommanded_heating_rise: 0\n", heater);
     expect_error(text, "uncommanded_heating_rise");

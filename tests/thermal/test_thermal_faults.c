@@ -9,8 +9,9 @@
  *   - A shorted thermistor is sensor_short; FAULT_CLEAR is refused while it
  *     still reads bad and works once repaired.
  *   - A heater that heats with its output off is uncommanded_heating (the
- *     floor: shutdown); an ordinary heat-up, hold and cool-down (with its
- *     coast after switch-off) raises nothing.
+ *     floor: shutdown), off or at printing temperature under the part fan;
+ *     an ordinary heat-up, hold and cool-down (with its coast after
+ *     switch-off) raises nothing.
  *   - Without the guard (the reference firmware, or a firmware built with
  *     FW_HEATER_GUARD=OFF) the host cuts the heater and raises the fault
  *     before the MCU's own range check shuts it down. */
@@ -288,6 +289,36 @@ static void test_heating_with_the_output_off_is_uncommanded_heating(void **state
     rig_free(&rig);
 }
 
+/* The same at printing temperature with the part fan blowing (at 15 %, so
+ * that full power would settle about 35 C above the target: at 40 % it
+ * would barely pass it): the PID's power drains to 0 within about 12 s and
+ * the climb is slow (about 0.4 C/s), yet it is caught once it has gained
+ * 15 C, long before the heater settles or reaches max_temp. */
+static void test_switch_welded_at_printing_temperature_is_caught(void **state)
+{
+    (void)state;
+    build(29, 1);
+    rig_set_target(&rig, rig.extruder, 210.0);
+    rig_run(&rig, 120.0);
+    struct fs_error err;
+    assert_int_equal(rig_gcode(&rig, "M106 S38", &err), 0);
+    rig_run(&rig, 90.0);
+    assert_int_equal(rig.fault_count, 0);
+    assert_true(fabs(rig_reading_c(rig.extruder) - 210.0) < 2.0);
+    struct plant_heater *ph = sim_world_heater(world(), rig.hotend_id);
+    assert_true(plant_heater_equilibrium_c(ph, 1.0, ph->fan) > 240.0);
+    plant_heater_set_stuck_on(ph, sim_world_now_ns(world()), 1);
+    double welded = sim_host_now(&rig.host);
+    while (!find_kind(FS_FAULT_UNCOMMANDED_HEATING) && sim_host_now(&rig.host) < welded + 90.0)
+        rig_run(&rig, 1.0);
+    struct rig_fault f = expect_kind(FS_FAULT_UNCOMMANDED_HEATING);
+    assert_true(f.time - welded < 75.0);
+    assert_null(find_kind(FS_FAULT_OVER_TEMPERATURE));
+    assert_true(rig_reading_c(rig.extruder) < 235.0);
+    assert_int_equal(rig.shutdowns, 1);
+    rig_free(&rig);
+}
+
 static void test_heat_up_hold_and_cool_down_raise_nothing(void **state)
 {
     (void)state;
@@ -359,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_repeated_glitches_add_up_to_a_sensor_fault),
         cmocka_unit_test(test_shorted_thermistor_is_sensor_short_and_clears_once_repaired),
         cmocka_unit_test(test_heating_with_the_output_off_is_uncommanded_heating),
+        cmocka_unit_test(test_switch_welded_at_printing_temperature_is_caught),
         cmocka_unit_test(test_heat_up_hold_and_cool_down_raise_nothing),
 #endif
         cmocka_unit_test(test_without_the_guard_the_host_faults_before_the_mcu_shuts_down),
