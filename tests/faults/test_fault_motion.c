@@ -3,8 +3,9 @@
  *   - a TMC2209 driver error on X halts, unhomes X and keeps Y and Z
  *     homed; after FAULT_ACK a maintenance move and G28 X work, and once the
  *     driver is cool again FAULT_CLEAR and RESUME complete the print;
- *   - filament runout pauses; an unload/load macro and RESUME complete the
- *     print. */
+ *   - filament runout pauses (and runs the sensor's on_fault_gcode with the
+ *     fault as its parameters); an unload/load macro and RESUME complete
+ *     the print. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -110,7 +111,8 @@ static void test_driver_error_on_x_halts_and_unhomes_only_x(void **state)
 }
 
 static const char runout_cfg[] =
-    "[filament_switch_sensor runout]\nswitch_pin: ^toolboard:PA10\n\n"
+    "[filament_switch_sensor runout]\nswitch_pin: ^toolboard:PA10\n"
+    "on_fault_gcode: M117 {params.KIND} at {params.SOURCE}: {params.ACTION}\n\n"
     "[gcode_macro UNLOAD_FILAMENT]\ngcode:\n    M83\n    G1 E-40 F1200\n    M82\n\n"
     "[gcode_macro LOAD_FILAMENT]\ngcode:\n    M83\n    G1 E40 F600\n    G1 E10 F150\n    M82\n";
 
@@ -140,6 +142,10 @@ static void test_runout_pauses_and_a_reload_completes_the_print(void **state)
     struct fs_toolhead_status th;
     fs_toolhead_get_status(r.p->toolhead, &th);
     assert_string_equal(th.homed, "xyz");
+    /* The owner's macro ran after the action, with the fault as params. */
+    struct fs_job_status js;
+    fs_job_get_status(r.p->job, &js);
+    assert_string_equal(js.display_message, "runout at filament_switch_sensor runout: pause");
 
     struct fs_error err;
     fault_rig_line_refused(&r, "RESUME", &err);
