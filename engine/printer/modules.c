@@ -27,10 +27,14 @@
 #include "sensors/filament_sensors.h" /* fs_filament_sensors_new */
 #include "thermal/heaters.h"  /* fs_heaters_new */
 
-/* M112 is a fault like any other, with a floor no policy can lower. */
+/* M112 is a fault like any other, with a floor no policy can lower. A
+ * shutdown already under way stops the job through the same path: that is
+ * not a second fault. */
 static void on_emergency(void *arg, const char *reason)
 {
     struct fs_printer *p = arg;
+    if (p->is_shutdown)
+        return;
     fs_fault_raise(p->printer_fault_source, FS_FAULT_EMERGENCY_STOP, "%s", reason);
 }
 

@@ -703,8 +703,12 @@ struct fs_heater *fs_heater_new(struct fs_reactor *reactor, const struct fs_logg
         h->src = fs_faults_add_source(p->faults, p->fault_source ? p->fault_source : h->name,
                                       h->out ? FS_FAULT_CLASS_HEATER : FS_FAULT_CLASS_SENSOR, 0,
                                       p->section, &heater_ops, h, err);
-        if (!h->src)
-            goto fail;
+        if (!h->src) {
+            /* The fault module's message already names the file, the line
+             * and the object. */
+            fs_heater_free(h);
+            return NULL;
+        }
         h->tolerance_s = fs_fault_source_tolerance(h->src, p->fault_tolerance_s);
     }
     /* Without the guard the MCU's own check must not trip before the host

@@ -25,6 +25,22 @@
 #define HEATER_LIST_MAX 512
 
 /* "extruder", "extruder1", ...: not "extruder_stepper". */
+/* Whether a message already starts with "file:line: [section]" (a policy
+ * the fault module refused names the option's own line), so that the
+ * section's place is not put in front of it a second time. */
+static int located(const struct fs_error *err)
+{
+    const char *bracket = strstr(err->msg, ": [");
+    if (!bracket || bracket == err->msg)
+        return 0;
+    const char *p = bracket - 1;
+    if (!isdigit((unsigned char)*p))
+        return 0;
+    while (p > err->msg && isdigit((unsigned char)*p))
+        p--;
+    return *p == ':' && p > err->msg && !memchr(err->msg, ' ', (size_t)(p - err->msg));
+}
+
 static int is_extruder_kind(const char *kind)
 {
     if (strncmp(kind, "extruder", 8))
@@ -181,8 +197,9 @@ static int read_heater(struct fs_heaters *h, struct fs_config_section *s, const 
     hp.fault_source = fs_config_section_name(s);
     hp.section = s;
     if (!fs_heaters_add_heater(h, &hp, err))
-        return fs_error_prefix(err, "%s: [%s] ", fs_config_section_where(s),
-                               fs_config_section_name(s));
+        return located(err) ? -1
+                            : fs_error_prefix(err, "%s: [%s] ", fs_config_section_where(s),
+                                              fs_config_section_name(s));
     return 0;
 }
 
@@ -206,8 +223,9 @@ static int read_temperature_sensor(struct fs_heaters *h, struct fs_config_sectio
     hp.fault_source = fs_config_section_name(s);
     hp.section = s;
     if (!fs_heaters_add_heater(h, &hp, err))
-        return fs_error_prefix(err, "%s: [%s] ", fs_config_section_where(s),
-                               fs_config_section_name(s));
+        return located(err) ? -1
+                            : fs_error_prefix(err, "%s: [%s] ", fs_config_section_where(s),
+                                              fs_config_section_name(s));
     return 0;
 }
 

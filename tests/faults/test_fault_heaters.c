@@ -149,6 +149,8 @@ static void test_heater_stuck_on_shuts_down_whatever_the_config(void **state)
                       fs_fault_action_name(fs_faults_record_at(r.p->faults, i)->action),
                       fs_faults_record_at(r.p->faults, i)->evidence);
     assert_true(r.p->is_shutdown);
+    /* One fault: the shutdown it caused is not reported again as M112. */
+    assert_int_equal(fs_faults_record_count(r.p->faults), 1);
     const struct fs_fault_record *rec = fault_rig_record(&r, "extruder", "uncommanded_heating");
     assert_non_null(rec);
     assert_int_equal(rec->action, FS_FAULT_SHUTDOWN);
