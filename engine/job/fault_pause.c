@@ -241,7 +241,8 @@ int fs_job_fault_pause(struct fs_job *job, const struct fs_job_park *park, struc
         job->hold.held = 0;
         return 0;
     }
-    /* Targets first: the pause's own waiting lets heater faults land. */
+    /* Targets before the wait for the queued moves: a heater that faults
+     * meanwhile must still come back to the print's target on RESUME. */
     fs_job_read_heater_targets(job, &job->fault.saved);
     job->fault.active = 1;
     job->fault.park = *park;
