@@ -557,6 +557,66 @@ static void test_halt_pause_goes_back_to_the_line_the_motors_stopped_in(void **s
     rig_close(&r);
 }
 
+/* A fault raised inside a line (a cold extrusion: M104 without waiting)
+ * is not a job error: the line is held, paused with a park, and after
+ * FAULT_CLEAR and RESUME (which heats the extruder and waits) the same line
+ * runs again and the file completes. */
+static void test_cold_extrusion_line_runs_again_after_resume(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/failsoft-cold-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof(path), "%s/cold.gcode", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("G28\nG90\nM83\nG1 Z5 F600\nG1 X50 Y50 F6000\nM104 S210\n"
+          "G1 X60 E2 F1200\nG1 X70 E2\n", f);
+    fclose(f);
+    struct rig r;
+    rig_open(&r);
+    if (!printer(&r)->faults || !fs_faults_lookup(printer(&r)->faults, "toolhead")) {
+        rig_close(&r);
+        skip(); /* cold extrusion is not raised as a fault in this build */
+    }
+    struct fs_error err = {{0}};
+    struct fs_job *job = printer(&r)->job;
+    double pos[4];
+    fs_toolhead_get_position(printer(&r)->toolhead, pos);
+    double e_start = pos[3];
+    if (fs_job_select_path(job, path, &err) < 0 || fs_job_start(job, &err) < 0)
+        fail_msg("%s", err.msg);
+    run_to_end(&r);
+    assert_int_equal(fs_job_state(job), FS_JOB_PAUSED);
+    assert_true(fs_job_paused_by_fault(job));
+    assert_non_null(strstr(r.out, "cold.gcode:7"));
+    assert_non_null(strstr(r.out, "runs again after RESUME"));
+    /* Lifted and parked as [fault_policy] says (its defaults here). */
+    const struct fs_fault_policy_config *pc = fs_faults_policy(printer(&r)->faults);
+    plant(&r, pos);
+    assert_true(pc->park_z_lift > 0.0);
+    assert_true(fabs(pos[2] - (5.0 + pc->park_z_lift)) <= Z_STEP);
+    if (!isnan(pc->park_x))
+        assert_true(fabs(pos[0] - pc->park_x) <= 1.0 / 80);
+    if (!isnan(pc->park_y))
+        assert_true(fabs(pos[1] - pc->park_y) <= 1.0 / 80);
+    assert_int_equal(run(&r, "RESUME", &err), -1);
+    must_run(&r, "FAULT_CLEAR SOURCE=toolhead");
+    r.out[0] = '\0';
+    must_run(&r, "RESUME");
+    assert_non_null(strstr(r.out, "// RESUME: heating extruder to 210 C"));
+    run_to_end(&r);
+    assert_int_equal(fs_job_state(job), FS_JOB_COMPLETE);
+    fs_toolhead_get_position(printer(&r)->toolhead, pos);
+    assert_float_equal(pos[0], 70.0, 1e-9);
+    assert_float_equal(pos[1], 50.0, 1e-9);
+    assert_float_equal(pos[2], 5.0, 1e-9);
+    assert_float_equal(pos[3] - e_start, 4.0, 1e-9);
+    rig_close(&r);
+    remove(path);
+    remove(dir);
+}
+
 /* The same through the fault module: a fault whose action is halt (a timing
  * overrun, FAULT_TEST as a real one would) stops the motors, the job goes
  * back to the line they stopped in, paused without moving; FAULT_ACK,
@@ -626,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_fault_pause_parks_and_resume_completes_the_print),
         cmocka_unit_test(test_heaters_off_after_timeout_and_cancel_keeps_the_machine_usable),
         cmocka_unit_test(test_extruder_fault_pauses_and_the_print_completes_after_clear),
+        cmocka_unit_test(test_cold_extrusion_line_runs_again_after_resume),
         cmocka_unit_test(test_halt_pause_goes_back_to_the_line_the_motors_stopped_in),
         cmocka_unit_test(test_halt_fault_pauses_the_job_and_resume_completes),
         cmocka_unit_test(test_journal_of_a_paused_job_finishes_it_after_a_shutdown),
