@@ -579,7 +579,7 @@ int fs_faults_check_resume(const struct fs_faults *f, struct fs_error *err)
         if (r->active)
             return fs_error_set(err,
                                 "RESUME refused: fault %s %s is still active (%s); "
-                                "FAULT_CLEAR SOURCE=%s once it is fixed",
+                                "FAULT_CLEAR SOURCE=\"%s\" once it is fixed",
                                 r->source, fs_fault_kind_name(r->kind), r->evidence, r->source);
     }
     for (int i = 0; i < f->source_count; i++)
@@ -587,7 +587,7 @@ int fs_faults_check_resume(const struct fs_faults *f, struct fs_error *err)
             if (f->sources[i].active_kinds & (1ul << k))
                 return fs_error_set(err,
                                     "RESUME refused: fault %s %s is still active; "
-                                    "FAULT_CLEAR SOURCE=%s once it is fixed",
+                                    "FAULT_CLEAR SOURCE=\"%s\" once it is fixed",
                                     f->sources[i].name, fs_fault_kind_name((enum fs_fault_kind)k),
                                     f->sources[i].name);
     return 0;
