@@ -225,6 +225,9 @@ static int mcu_clear(void *arg, enum fs_fault_kind kind, struct fs_error *err)
     if (ms->p->mcu_lost_mask & (1u << ms->index))
         return fs_error_set(err, "mcu '%s' still does not answer (MCU_RECONNECT MCU=%s once "
                             "its link is back)", fs_mcu_name(m), fs_mcu_name(m));
+    if (fs_mcu_needs_reconnect(m))
+        return fs_error_set(err, "mcu '%s' restarted or was lost: MCU_RECONNECT MCU=%s first",
+                            fs_mcu_name(m), fs_mcu_name(m));
     if (fs_mcu_is_connected(m) && fs_mcu_state(m)->is_shutdown)
         return fs_error_set(err, "mcu '%s' is shut down (%s): MCU_RECONNECT MCU=%s first",
                             fs_mcu_name(m), fs_mcu_state(m)->shutdown_reason, fs_mcu_name(m));

@@ -187,6 +187,11 @@ int fs_printer_start(struct fs_printer *p, double timeout_s, struct fs_error *er
             return -1;
         fs_mcu_set_primary(p->mcus[i], primary);
     }
+    /* Siblings running different firmware: a fault (its floor is
+     * shutdown), raised before anything is configured on them. */
+    fs_printer_mcu_versions_check(p, NULL);
+    if (p->is_shutdown)
+        return fs_error_set(err, "%s", p->shutdown_reason);
     for (int i = 0; i < p->mcu_count; i++)
         if (fs_mcu_configure(p->mcus[i], timeout_s, err) < 0)
             return -1;
