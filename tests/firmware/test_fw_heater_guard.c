@@ -273,6 +273,20 @@ static void test_unarmed_guard_does_nothing(void **state)
     fw_test_host_free(h);
 }
 
+static void test_guard_on_something_other_than_an_output_is_refused(void **state)
+{
+    (void)state;
+    struct fw_test_host *h = fw_test_host_new();
+    assert_non_null(h);
+    send(h, "allocate_oids count=3;config_analog_in oid=0 pin=PA5;config_analog_in oid=1 pin=PA6");
+    send(h, "config_heater_guard oid=2 adc_oid=0 out_oid=1");
+    assert_true(fw_sim_mcu_is_shutdown(h->mcu));
+    char buf[64];
+    assert_string_equal(fw_test_host_shutdown_reason(h, buf, sizeof(buf)),
+                        "Heater guard output is not an output");
+    fw_test_host_free(h);
+}
+
 static void test_guard_messages_are_in_the_dictionary(void **state)
 {
     (void)state;
@@ -322,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_tripped_output_is_not_shut_down_by_its_max_duration),
         cmocka_unit_test(test_max_duration_still_applies_while_not_tripped),
         cmocka_unit_test(test_unarmed_guard_does_nothing),
+        cmocka_unit_test(test_guard_on_something_other_than_an_output_is_refused),
         cmocka_unit_test(test_guard_messages_are_in_the_dictionary),
 #else
         cmocka_unit_test(test_guard_less_firmware_offers_no_guard),
