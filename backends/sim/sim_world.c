@@ -171,7 +171,8 @@ static int64_t engine_next_ns(const struct sim_world *w)
 
 /* The world's own rare kinds, kept out of dispatch() so that its common
  * path stays one comparison and a tail call. */
-static void dispatch_world(struct sim_world *w, const struct sim_event *ev)
+__attribute__((noinline)) static void dispatch_world(struct sim_world *w,
+                                                  const struct sim_event *ev)
 {
     if (ev->kind == SIM_EV_TRACE_TICK)
         handle_trace_tick(w, ev);
