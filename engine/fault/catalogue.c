@@ -18,22 +18,29 @@
 
 static const struct fs_fault_kind_info catalogue[FS_FAULT_KIND_COUNT] = {
     {FS_FAULT_SENSOR_OPEN, "sensor_open",
-     "the sensor reads an open circuit (a thermistor: far below min_temp) for longer than "
-     "fault_tolerance",
+     "the reading stays past the sensor's open-circuit limit (on a pull-up an open sensor "
+     "reads full scale: an NTC colder than -40 C, or min_temp - 10 C if lower; a PT1000 "
+     "hotter than max_temp + 50 C) until a leaky bad-time counter exceeds fault_tolerance "
+     "(1 s); the host cuts the power from the first bad reading, the firmware guard at the "
+     "sample",
      "fault_tolerance, min_temp, max_temp", CLS(HEATER) | CLS(SENSOR)},
     {FS_FAULT_SENSOR_SHORT, "sensor_short",
-     "the sensor reads a short circuit (a thermistor: far above max_temp) for longer than "
-     "fault_tolerance",
+     "the reading stays past the sensor's short-circuit limit (reads near 0: an NTC hotter "
+     "than max_temp + 50 C, at most 600 C; a PT1000 colder than the cold limit), counted "
+     "like sensor_open",
      "fault_tolerance, min_temp, max_temp", CLS(HEATER) | CLS(SENSOR)},
     {FS_FAULT_SENSOR_GLITCH, "sensor_glitch",
-     "the temperature reading left its range for less than fault_tolerance and came back",
+     "a run of bad readings (open, short, over, under) ended before the counter exceeded "
+     "fault_tolerance; recorded with its length and worst reading. A bad reading adds its "
+     "interval to the counter, a good one removes 1/8 of its interval, so repeated glitches "
+     "add up to a fault",
      "fault_tolerance, min_temp, max_temp", CLS(HEATER) | CLS(SENSOR)},
     {FS_FAULT_OVER_TEMPERATURE, "over_temperature",
-     "the temperature is above the object's max_temp while the sensor itself reads sane",
-     "max_temp", CLS(HEATER) | CLS(SENSOR)},
+     "a sane reading above the object's max_temp, counted like sensor_open",
+     "fault_tolerance, max_temp", CLS(HEATER) | CLS(SENSOR)},
     {FS_FAULT_UNDER_TEMPERATURE, "under_temperature",
-     "the temperature is below the object's min_temp while the sensor itself reads sane",
-     "min_temp", CLS(HEATER) | CLS(SENSOR)},
+     "a sane reading below the object's min_temp, counted like sensor_open",
+     "fault_tolerance, min_temp", CLS(HEATER) | CLS(SENSOR)},
     {FS_FAULT_NOT_HEATING, "not_heating",
      "heating was requested but the temperature did not rise by heating_gain within "
      "check_gain_time",
@@ -43,7 +50,9 @@ static const struct fs_fault_kind_info catalogue[FS_FAULT_KIND_COUNT] = {
      "to accumulate max_error",
      "[verify_heater] max_error, check_gain_time, hysteresis, heating_gain", CLS(HEATER)},
     {FS_FAULT_UNCOMMANDED_HEATING, "uncommanded_heating",
-     "the temperature keeps rising while the heater output is off (a stuck switch)",
+     "the output is off (target 0, power 0, or the guard tripped) and the median of 5 sane "
+     "readings rose more than uncommanded_heating_rise (15 C) above the lowest such median "
+     "within uncommanded_heating_time (60 s, at most 120 s): a stuck switch",
      "uncommanded_heating_rise, uncommanded_heating_time", CLS(HEATER)},
     {FS_FAULT_FAN_STALLED, "fan_stalled",
      "a fan with a tachometer reports fewer revolutions than tachometer_min_rpm while it is "
