@@ -1,273 +1,537 @@
-/* The demo's story, its timeline, its outcome and its picture; the printer
- * and the demo-level control it drives are in demo_rig.c. */
+/* The demo's story, its timeline and its verdict (see demo.h); what it
+ * measures is in demo_record.c, its picture in demo_chart.c. */
+#define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
 #include "demo.h"
 
-#include <errno.h>    /* errno, EEXIST */
-#include <math.h>     /* fabs, llround */
-#include <stdarg.h>   /* va_list */
-#include <string.h>   /* strrchr, memset */
-#include <sys/stat.h> /* mkdir */
-#include <time.h>     /* clock_gettime */
+#include <cjson/cJSON.h> /* the session's report */
+#include <errno.h>       /* errno */
+#include <ftw.h>         /* nftw */
+#include <math.h>        /* fabs, INFINITY */
+#include <stdarg.h>      /* va_list */
+#include <stdlib.h>      /* mkdtemp, getenv */
+#include <string.h>      /* memset, strstr, strcmp */
+#include <time.h>        /* clock_gettime */
 
-#include "core/error.h" /* fs_error_set */
-#include "demo_rig.h"   /* struct demo_rig, demo_rig_* */
-#include "mcu/mcu.h"    /* fs_mcu_identity */
-#include "viz_chart.h"  /* viz_chart_* */
+#include "demo_chart.h"      /* demo_chart_draw */
+#include "demo_record.h"     /* struct demo_record */
+#include "gcode_expect.h"    /* gcode_expect_file */
+#include "job/job.h"         /* fs_job_get_status */
+#include "motion/toolhead.h" /* fs_toolhead_get_status */
+#include "printer/printer.h" /* struct fs_printer */
+#include "sim_host.h"        /* struct sim_host */
+#include "sim_inject.h"      /* sim_inject_thermistor */
+#include "sim_printer.h"     /* sim_printer_position */
+#include "sim_session.h"     /* sim_session_* */
+#include "sim_world.h"       /* sim_world_trace_start */
+#include "thermal/heater.h"  /* fs_heater_get_temp */
+#include "thermal/heaters.h" /* fs_heaters_lookup */
 
-#define TARGET_C 200.0
-#define BAND_C 2.0
-#define HEAT_TIMEOUT_S 240.0
-#define HOME_FAST_MM_S 25.0
-#define HOME_SLOW_MM_S 2.0
-#define HOME_BACKOFF_MM 3.0
-#define MOVE_MM_S 50.0
-#define MOVE_ACCEL_MM_S2 500.0
-#define HOLD_S 15.0
-#define COOL_S 8.0
+#ifndef FS_SOURCE_DIR
+#error "FS_SOURCE_DIR must name the project's folder (scenarios/ is read from it)"
+#endif
+
+#define CONFIG FS_SOURCE_DIR "/scenarios/configs/demo_fault.cfg"
+#define GCODE_NAME "prusaslicer-cylinder20.gcode"
+#define GCODE FS_SOURCE_DIR "/scenarios/gcode/" GCODE_NAME
+/* Where in the print the thermistor breaks: well into it, with layers
+ * above still to print. */
+#define FAULT_AT_PROGRESS 0.4
+/* demo_fault.cfg's park position. */
+#define PARK_X 200.0
+#define PARK_Y 210.0
+#define SERVICE_X 100.0
+#define SERVICE_Y 20.0
+/* The extruder's thermistor is reported every 0.3 s and a reading sums 8
+ * conversions 1 ms apart: the toolboard's guard sees a broken wire within
+ * one report. */
+#define REPORT_S 0.3
+#define SAMPLE_WINDOW_S 0.008
+/* Bounds on each stage, in simulated seconds: a stage that takes longer is
+ * a failed story, not a hang. */
+#define PRINT_MAX_S 3000.0
+#define PAUSE_MAX_S 120.0
+/* How long the machine waits paused, the person's work. */
+#define PAUSED_BEFORE_SERVICE_S 20.0
+#define REPAIR_S 10.0
+#define AFTER_REPAIR_S 2.0
+/* A person's tolerances: the bed within 3 C of its target while paused,
+ * the head where the file ends within a fifth of a step (80 steps/mm XY). */
+#define BED_HOLD_C 3.0
+#define PLANT_POS_MM 0.02
+#define EXTRUSION_MM 0.01
 
 struct demo {
-    struct demo_rig rig;
+    struct sim_session *s;
+    struct demo_record rec;
     FILE *out;
     struct demo_outcome *o;
-    double heat_on_t, heat_off_t;
-    struct viz_marker markers[16];
+    double t0;        /* host time of the print's start */
+    double t_open;    /* host time the thermistor opened */
+    int plant_hotend;
+    struct fs_timer open_timer;
+    struct viz_marker markers[VIZ_MARKERS_MAX];
     int marker_count;
+    char dir[64];     /* the run's temporary folder: config and journal */
 };
 
-static void say(struct demo *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct demo *d, const char *fmt, ...)
+static void say_at(struct demo *d, double host_t, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void say_at(struct demo *d, double host_t, const char *fmt, ...)
 {
     if (!d->out)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fprintf(d->out, "[%6.1f s] ", demo_rig_now(&d->rig));
+    fprintf(d->out, "[%7.2f s] ", host_t - d->t0);
     vfprintf(d->out, fmt, ap);
     fputc('\n', d->out);
     va_end(ap);
     fflush(d->out);
 }
 
-static void mark(struct demo *d, const char *label)
+static double now(const struct demo *d) { return sim_session_now(d->s); }
+
+static void mark(struct demo *d, double host_t, const char *label)
 {
-    if (d->marker_count >= (int)(sizeof(d->markers) / sizeof(d->markers[0])))
+    if (d->marker_count >= VIZ_MARKERS_MAX)
         return;
     struct viz_marker *m = &d->markers[d->marker_count++];
-    m->t = demo_rig_now(&d->rig);
+    m->t = host_t - d->t0;
     snprintf(m->label, sizeof(m->label), "%s", label);
 }
 
-static int fail(struct demo *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct demo *d, const char *fmt, ...)
+static int stop_story(struct demo *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int stop_story(struct demo *d, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(d->o->reason, sizeof(d->o->reason), fmt, ap);
     va_end(ap);
-    say(d, "stopped: %s", d->o->reason);
+    say_at(d, now(d), "story stopped: %s", d->o->reason);
     return -1;
 }
 
-/* Whether something went wrong behind the story's back. */
-static int healthy(struct demo *d)
+static struct fs_printer *printer(struct demo *d) { return sim_session_printer(d->s); }
+
+static void job_status(struct demo *d, struct fs_job_status *st)
 {
-    const char *problem = d->rig.callback_error[0] ? d->rig.callback_error
-                          : d->rig.shutdowns       ? d->rig.shutdown_detail
-                                                   : NULL;
-    if (!problem)
-        return 1;
-    fail(d, "%s", problem);
+    fs_job_get_status(printer(d)->job, st);
+}
+
+/* ---- running the loop until something happens ------------------------------ */
+
+struct until {
+    enum fs_job_state state;
+    double progress; /* > 0: until this progress instead */
+};
+
+static int reached(void *arg, struct sim_session *s)
+{
+    const struct until *u = arg;
+    struct fs_job_status st;
+    fs_job_get_status(sim_session_printer(s)->job, &st);
+    return u->progress > 0 ? st.state == FS_JOB_PRINTING && st.progress >= u->progress
+                           : st.state == u->state;
+}
+
+static int run_until(struct demo *d, struct until *u, double max_s, const char *what)
+{
+    struct fs_error err = {{0}};
+    double deadline = now(d) + max_s;
+    while (!reached(u, d->s) && now(d) < deadline && !printer(d)->is_shutdown) {
+        double before = now(d);
+        if (sim_session_run(d->s, deadline, reached, u, &err) < 0)
+            return stop_story(d, "%s", err.msg);
+        struct fs_job_status st;
+        job_status(d, &st);
+        /* The loop ran dry (a paused or ended job): waiting longer does
+         * not help. */
+        if (now(d) == before && !reached(u, d->s) && st.state != FS_JOB_PRINTING)
+            break;
+    }
+    if (reached(u, d->s))
+        return 0;
+    struct fs_job_status st;
+    job_status(d, &st);
+    return stop_story(d, "%s not reached (job %s at %.1f %%%s%s%s)", what,
+                      fs_job_state_name(st.state), st.progress * 100.0, st.message[0] ? ": " : "",
+                      st.message, printer(d)->is_shutdown ? ", printer shut down" : "");
+}
+
+static int run_for(struct demo *d, double seconds)
+{
+    struct fs_error err = {{0}};
+    if (sim_session_run(d->s, now(d) + seconds, NULL, NULL, &err) < 0)
+        return stop_story(d, "%s", err.msg);
     return 0;
 }
 
-static double x_engine_mm(const struct demo *d, int64_t count)
+static int console(struct demo *d, const char *line)
 {
-    return (double)(count + d->rig.x_offset_steps) / DEMO_X_STEPS_PER_MM;
-}
-
-static int heat(struct demo *d)
-{
-    struct demo_rig *r = &d->rig;
-    /* A controller needs a reading to start from. */
-    while (r->heater.temp_time < 0 && demo_rig_now(r) < 5.0)
-        demo_rig_run_for(r, 0.1);
-    if (r->heater.temp_time < 0)
-        return fail(d, "no temperature report from the toolboard");
-    d->heat_on_t = demo_rig_now(r);
-    mark(d, "heat to 200 C");
-    say(d, "hotend %.1f C, heating to %.0f C (PI control on the toolboard's reports)",
-        r->heater.temp_c, TARGET_C);
-    demo_rig_set_target(r, TARGET_C);
-    double next_say = d->heat_on_t + 10.0;
-    while (fabs(r->heater.temp_c - TARGET_C) > BAND_C) {
-        demo_rig_run_for(r, 0.1);
-        if (!healthy(d))
-            return -1;
-        double now = demo_rig_now(r);
-        if (now - d->heat_on_t > HEAT_TIMEOUT_S)
-            return fail(d, "hotend still at %.1f C after %.0f s of heating", r->heater.temp_c,
-                        HEAT_TIMEOUT_S);
-        if (now >= next_say) {
-            say(d, "hotend %.1f C (target %.0f), heater %.0f %%", r->heater.temp_c, TARGET_C,
-                r->heater.duty * 100.0);
-            next_say += 10.0;
-        }
-    }
-    mark(d, "at target");
-    say(d, "hotend %.1f C (target %.0f): within %.0f C after %.1f s", r->heater.temp_c,
-        TARGET_C, BAND_C, r->heater.temp_time - d->heat_on_t);
-    demo_rig_run_for(r, 3.0);
-    return healthy(d) ? 0 : -1;
-}
-
-static int home(struct demo *d)
-{
-    struct demo_rig *r = &d->rig;
     struct fs_error err = {{0}};
-    int64_t before, fast, slow;
-    mark(d, "homing X");
-    say(d, "X homing: position unknown; fast pass toward the min endstop at %.0f mm/s",
-        HOME_FAST_MM_S);
-    if (demo_rig_read_x_count(r, &before, &err) < 0 ||
-        demo_rig_home_pass(r, DEMO_X_MAX_MM * 1.1, HOME_FAST_MM_S, &fast, &err) < 0)
-        return fail(d, "%s", err.msg);
-    say(d, "X endstop hit after %.2f mm of travel; backing off %.0f mm",
-        (double)(before - fast) / DEMO_X_STEPS_PER_MM, HOME_BACKOFF_MM);
-    if (demo_rig_move_steps(r, llround(HOME_BACKOFF_MM * DEMO_X_STEPS_PER_MM), 10.0, 200.0,
-                            &err) < 0)
-        return fail(d, "%s", err.msg);
-    say(d, "X slow pass at %.0f mm/s", HOME_SLOW_MM_S);
-    if (demo_rig_home_pass(r, HOME_BACKOFF_MM * 2, HOME_SLOW_MM_S, &slow, &err) < 0)
-        return fail(d, "%s", err.msg);
-    /* The slow pass stops within the step that pressed the switch: that
-     * step count is machine position 0. */
-    r->x_offset_steps = -slow;
-    r->homed = 1;
-    d->o->homed = 1;
-    int64_t plant = sim_world_axis_position_steps(r->host.world, r->axis_id);
-    d->o->homing_error_steps = (slow + r->x_offset_steps) - plant;
-    mark(d, "homed");
-    if (d->o->homing_error_steps == 0)
-        say(d, "X homed: endstop triggered at %.2f mm, plant agrees", x_engine_mm(d, slow));
-    else
-        say(d, "X homed at %.2f mm, but the plant is at %.3f mm (%lld steps off)",
-            x_engine_mm(d, slow), (double)plant / DEMO_X_STEPS_PER_MM,
-            (long long)d->o->homing_error_steps);
-    return healthy(d) ? 0 : -1;
+    if (sim_session_run_line(d->s, line, &err) < 0)
+        return stop_story(d, "'%s' failed: %s", line, err.msg);
+    return 0;
 }
 
-static int move_to(struct demo *d, double target_mm)
+/* ---- the story ---------------------------------------------------------------- */
+
+static int set_thermistor(struct demo *d, enum sim_thermistor_fault_kind kind)
 {
-    struct demo_rig *r = &d->rig;
+    struct sim_thermistor_fault f = {.kind = kind};
     struct fs_error err = {{0}};
-    int64_t count;
-    char label[32];
-    snprintf(label, sizeof(label), "X to %.0f", target_mm);
-    if (demo_rig_read_x_count(r, &count, &err) < 0)
-        return fail(d, "%s", err.msg);
-    int64_t target_steps = llround(target_mm * DEMO_X_STEPS_PER_MM);
-    mark(d, label);
-    say(d, "X moving %.2f -> %.2f mm at up to %.0f mm/s, %.0f mm/s^2", x_engine_mm(d, count),
-        target_mm, MOVE_MM_S, MOVE_ACCEL_MM_S2);
-    if (demo_rig_move_steps(r, target_steps - (count + r->x_offset_steps), MOVE_MM_S,
-                            MOVE_ACCEL_MM_S2, &err) < 0 ||
-        demo_rig_read_x_count(r, &count, &err) < 0)
-        return fail(d, "%s", err.msg);
-    say(d, "X at %.2f mm (plant %.2f mm)", x_engine_mm(d, count),
-        sim_world_axis_position_mm(r->host.world, r->axis_id));
-    d->o->commanded_mm = target_mm;
-    demo_rig_run_for(r, 2.0);
-    return healthy(d) ? 0 : -1;
+    if (sim_inject_thermistor(sim_session_host(d->s)->world, d->plant_hotend, &f, &err) < 0)
+        return stop_story(d, "%s", err.msg);
+    return 0;
 }
 
-static int hold_and_cool(struct demo *d)
+static double open_thermistor(struct fs_timer *t, double eventtime)
 {
-    struct demo_rig *r = &d->rig;
-    say(d, "holding %.0f C for %.0f s", TARGET_C, HOLD_S);
-    for (int i = 0; i < 3; i++) {
-        demo_rig_run_for(r, HOLD_S / 3);
-        if (!healthy(d))
-            return -1;
-        say(d, "hotend %.1f C (target %.0f), heater %.0f %%", r->heater.temp_c, TARGET_C,
-            r->heater.duty * 100.0);
+    struct demo *d = t->arg;
+    d->t_open = eventtime;
+    set_thermistor(d, SIM_THERMISTOR_OPEN);
+    return FS_NEVER;
+}
+
+static void plant_position(struct demo *d, double pos[4])
+{
+    sim_printer_position(sim_session_plant(d->s), sim_session_host(d->s)->world, pos);
+}
+
+static double heater_reading(struct demo *d, const char *name, double *target)
+{
+    double temp, tgt;
+    fs_heater_get_temp(fs_heaters_lookup(printer(d)->heaters, name), &temp, &tgt);
+    if (target)
+        *target = tgt;
+    return temp;
+}
+
+static const struct fs_fault_record *find_fault(struct demo *d, const char *source,
+                                                const char *kind)
+{
+    const struct fs_fault_record *found = NULL;
+    struct fs_faults *f = printer(d)->faults;
+    for (int i = 0; i < fs_faults_record_count(f); i++) {
+        const struct fs_fault_record *rec = fs_faults_record_at(f, i);
+        if (!strcmp(rec->source, source) && !strcmp(fs_fault_kind_name(rec->kind), kind))
+            found = rec;
     }
-    d->heat_off_t = demo_rig_now(r);
-    mark(d, "heater off");
-    demo_rig_set_target(r, 0.0);
-    say(d, "heater off");
-    demo_rig_run_for(r, COOL_S);
-    say(d, "hotend %.1f C, cooling", r->heater.temp_c);
-    return healthy(d) ? 0 : -1;
+    return found;
 }
 
-static int story(struct demo *d)
+/* The message of a refusal up to its first parenthesis: the timeline's
+ * line stays short, the journal has the rest. */
+static const char *short_reason(const char *msg, char *buf, size_t cap)
 {
-    if (heat(d) < 0 || home(d) < 0 || move_to(d, 100.0) < 0 || move_to(d, 10.0) < 0)
+    const char *p = strstr(msg, "refused: ");
+    snprintf(buf, cap, "%s", p ? p + 9 : msg);
+    char *paren = strstr(buf, " (");
+    if (paren)
+        *paren = '\0';
+    return buf;
+}
+
+static int print_until_fault(struct demo *d)
+{
+    struct fs_error err = {{0}};
+    if (sim_session_start_print(d->s, GCODE, NULL, &err) < 0)
+        return stop_story(d, "%s", err.msg);
+    d->t0 = now(d);
+    if (demo_record_start(&d->rec, d->s, d->t0, &err) < 0)
+        return stop_story(d, "%s", err.msg);
+    struct fs_job_status st;
+    job_status(d, &st);
+    say_at(d, now(d), "print started: %s (%ld bytes) on 'mcu' (axes, bed) and 'toolboard' "
+                      "(extruder, hotend)",
+           GCODE_NAME, st.size);
+    struct until u = {FS_JOB_PRINTING, FAULT_AT_PROGRESS};
+    if (run_until(d, &u, PRINT_MAX_S, "the fault's moment") < 0)
         return -1;
-    return hold_and_cool(d);
+    double bed_target, hot_target, pos[4];
+    double bed = heater_reading(d, "heater_bed", &bed_target);
+    double hot = heater_reading(d, "extruder", &hot_target);
+    plant_position(d, pos);
+    say_at(d, now(d), "printing: %.0f %% of the file, head at Z %.2f, hotend %.1f C (target %.0f), "
+                      "bed %.1f C (target %.0f)",
+           FAULT_AT_PROGRESS * 100.0, pos[2], hot, hot_target, bed, bed_target);
+
+    /* The wire breaks at an exact moment, whatever the job is doing. */
+    fs_timer_init(&d->open_timer, open_thermistor, d);
+    fs_reactor_timer_set(&sim_session_host(d->s)->reactor, &d->open_timer, now(d) + 0.05);
+    u = (struct until){FS_JOB_PAUSED, 0.0};
+    int rc = run_until(d, &u, PAUSE_MAX_S, "the pause");
+    if (d->t_open > 0) {
+        mark(d, d->t_open, "thermistor open: fault, pause");
+        say_at(d, d->t_open, "the hotend's thermistor opens (injected: a broken wire)");
+    }
+    return rc;
 }
 
-/* ---- outcome ---------------------------------------------------------------- */
-
-/* Temperature figures from the recorded reports. */
-static void judge_temperature(struct demo *d)
+static void report_fault_and_pause(struct demo *d)
 {
     struct demo_outcome *o = d->o;
-    const struct demo_samples *s = &d->rig.temps;
-    double end = d->heat_off_t > 0 ? d->heat_off_t : demo_rig_now(&d->rig);
-    o->hold_min_c = 1e9;
-    o->hold_max_c = -1e9;
-    for (size_t i = 0; i < s->count; i++) {
-        double t = s->points[i].t, v = s->points[i].v;
-        if (t < d->heat_on_t || d->heat_on_t <= 0 || t > end)
-            continue;
-        if (v - o->target_c > o->max_overshoot_c)
-            o->max_overshoot_c = v - o->target_c;
-        if (!o->reached_target && fabs(v - o->target_c) <= BAND_C) {
-            o->reached_target = 1;
-            o->time_to_target_s = t - d->heat_on_t;
-        }
-        if (o->reached_target) {
-            o->hold_min_c = v < o->hold_min_c ? v : o->hold_min_c;
-            o->hold_max_c = v > o->hold_max_c ? v : o->hold_max_c;
-        }
+    double last_on = d->rec.hotend_last_on;
+    if (last_on >= d->t_open) {
+        o->pin_off_latency_s = last_on + DEMO_PIN_PROBE_S - d->t_open;
+        say_at(d, last_on + DEMO_PIN_PROBE_S,
+               "toolboard firmware: hotend heater pin off %.3f s after the thermistor opened",
+               o->pin_off_latency_s);
+    } else {
+        o->pin_off_latency_s = 0.0;
+        say_at(d, d->t_open, "toolboard firmware: the hotend heater pin was off already and "
+                             "stays off");
     }
+    const struct fs_fault_record *rec = find_fault(d, "extruder", "sensor_open");
+    if (rec) {
+        o->fault_raised = 1;
+        snprintf(o->fault_action, sizeof(o->fault_action), "%s",
+                 fs_fault_action_name(rec->action));
+        snprintf(o->fault_evidence, sizeof(o->fault_evidence), "%s", rec->evidence);
+    }
+    /* Every fault since the wire broke, in the order raised: the broken
+     * reading can trip other checks before the sensor fault's tolerance
+     * runs out. */
+    struct fs_faults *faults = printer(d)->faults;
+    for (int i = 0; i < fs_faults_record_count(faults); i++) {
+        const struct fs_fault_record *r = fs_faults_record_at(faults, i);
+        if (r->time >= d->t_open)
+            say_at(d, r->time, "fault raised: %s %s -> %s: %s", r->source,
+                   fs_fault_kind_name(r->kind), fs_fault_action_name(r->action), r->evidence);
+    }
+    struct fs_toolhead_status th;
+    fs_toolhead_get_status(printer(d)->toolhead, &th);
+    double pos[4], hot_target;
+    plant_position(d, pos);
+    for (int i = 0; i < 3; i++)
+        o->park_pos[i] = pos[i];
+    double bed = heater_reading(d, "heater_bed", &o->bed_target_c);
+    heater_reading(d, "extruder", &hot_target);
+    o->paused = 1;
+    say_at(d, now(d), "paused and parked: head at X %.2f Y %.2f Z %.2f; hotend target %.0f, "
+                      "bed %.1f C keeps its target %.0f; homed axes: %s",
+           pos[0], pos[1], pos[2], hot_target, bed, o->bed_target_c, th.homed);
+}
+
+static int service_and_repair(struct demo *d, int never_repair)
+{
+    struct demo_outcome *o = d->o;
+    demo_record_window_open(&d->rec);
+    if (run_for(d, PAUSED_BEFORE_SERVICE_S) < 0)
+        return -1;
+    struct fs_error err = {{0}};
+    char why[FS_ERROR_MSG_MAX];
+    if (sim_session_run_line(d->s, "RESUME", &err) < 0) {
+        o->resume_refused_while_open = 1;
+        say_at(d, now(d), "RESUME refused while the sensor is open: %s",
+               short_reason(err.msg, why, sizeof(why)));
+    } else {
+        say_at(d, now(d), "RESUME was accepted with the sensor still open");
+    }
+    char line[64];
+    snprintf(line, sizeof(line), "G1 X%.0f Y%.0f F6000", SERVICE_X, SERVICE_Y);
+    if (console(d, "G90") < 0 || console(d, line) < 0 || console(d, "M400") < 0)
+        return -1;
+    double pos[4];
+    plant_position(d, pos);
+    mark(d, now(d), "service move");
+    say_at(d, now(d), "maintenance move without homing: %s, head at X %.2f Y %.2f", line, pos[0],
+           pos[1]);
+    if (run_for(d, REPAIR_S) < 0)
+        return -1;
+    if (!never_repair) {
+        if (set_thermistor(d, SIM_THERMISTOR_HEALTHY) < 0)
+            return -1;
+        say_at(d, now(d), "thermistor repaired (the wire is fixed)");
+    }
+    if (run_for(d, AFTER_REPAIR_S) < 0)
+        return -1;
+    double hot = heater_reading(d, "extruder", NULL);
+    /* Each part at fault back in service, the repaired sensor first; a
+     * part that still reads bad refuses. */
+    char sources[FS_FAULT_RECENT_MAX][FS_FAULT_NAME_MAX];
+    int n = 0;
+    snprintf(sources[n++], sizeof(sources[0]), "extruder");
+    struct fs_faults *faults = printer(d)->faults;
+    for (int i = 0; i < fs_faults_record_count(faults) && n < FS_FAULT_RECENT_MAX; i++) {
+        const struct fs_fault_record *r = fs_faults_record_at(faults, i);
+        int seen = 0;
+        for (int j = 0; j < n; j++)
+            seen |= !strcmp(sources[j], r->source);
+        if (r->active && !seen)
+            snprintf(sources[n++], sizeof(sources[0]), "%s", r->source);
+    }
+    for (int i = 0; i < n; i++) {
+        /* Quoted only when the name has a space ("mcu toolboard"). */
+        snprintf(line, sizeof(line), strchr(sources[i], ' ') ? "FAULT_CLEAR SOURCE=\"%s\""
+                                                             : "FAULT_CLEAR SOURCE=%s",
+                 sources[i]);
+        if (sim_session_run_line(d->s, line, &err) < 0) {
+            demo_record_window_close(&d->rec);
+            return stop_story(d, "%s refused: %s", line,
+                              short_reason(err.msg, why, sizeof(why)));
+        }
+        if (i == 0)
+            say_at(d, now(d), "%s: cleared (the hotend reads %.1f C)", line, hot);
+        else
+            say_at(d, now(d), "%s: cleared", line);
+    }
+    mark(d, now(d), "repaired, FAULT_CLEAR, RESUME");
+    /* The pause ends with RESUME; what the heaters did until here is the
+     * pause's. */
+    demo_record_window_close(&d->rec);
+    return 0;
+}
+
+static int resume_and_finish(struct demo *d)
+{
+    double t_resume = now(d), target;
+    double hot = heater_reading(d, "extruder", NULL);
+    struct fs_error err = {{0}};
+    say_at(d, t_resume, "RESUME: reheating the hotend from %.1f C to the print's target",
+           hot);
+    if (sim_session_run_line(d->s, "RESUME", &err) < 0)
+        return stop_story(d, "RESUME failed: %s", err.msg);
+    hot = heater_reading(d, "extruder", &target);
+    double pos[4];
+    plant_position(d, pos);
+    mark(d, now(d), "printing again");
+    say_at(d, now(d), "resumed: hotend %.1f C (target %.0f) after %.1f s, head back at Z %.2f, "
+                      "printing",
+           hot, target, now(d) - t_resume, pos[2]);
+    struct until u = {FS_JOB_COMPLETE, 0.0};
+    if (run_until(d, &u, PRINT_MAX_S, "the end of the print") < 0)
+        return -1;
+    if (sim_session_finish_print(d->s, &err) < 0)
+        return stop_story(d, "%s", err.msg);
+    d->o->completed = 1;
+    mark(d, now(d), "complete");
+    say_at(d, now(d), "print complete");
+    return 0;
+}
+
+/* ---- the verdict ------------------------------------------------------------------ */
+
+static void check(struct demo_outcome *o, const char *what, int ok, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void check(struct demo_outcome *o, const char *what, int ok, const char *fmt, ...)
+{
+    if (o->check_count >= DEMO_CHECKS_MAX)
+        return;
+    struct demo_check *c = &o->checks[o->check_count++];
+    c->what = what;
+    c->ok = ok;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+    va_end(ap);
+    if (!ok && !o->reason[0])
+        snprintf(o->reason, sizeof(o->reason), "%s: %s", what, c->detail);
+}
+
+static int count_journal_lines(const char *dir)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/journal/faults.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, "\"sensor_open\"") && strstr(line, "\"extruder\""))
+            n++;
+    fclose(f);
+    return n;
+}
+
+static void read_report(struct demo *d)
+{
+    struct demo_outcome *o = d->o;
+    cJSON *rep = sim_session_report(d->s);
+    const cJSON *pos = cJSON_GetObjectItem(rep, "toolhead_position");
+    const cJSON *ext = cJSON_GetObjectItem(rep, "extruded_mm");
+    for (int i = 0; i < 3; i++) {
+        const cJSON *v = cJSON_GetArrayItem(pos, i);
+        o->final_pos[i] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    }
+    o->extruded_mm = cJSON_IsNumber(ext) ? ext->valuedouble : NAN;
+    cJSON_Delete(rep);
+    double plant[4];
+    plant_position(d, plant);
+    for (int i = 0; i < 3; i++)
+        o->plant_pos[i] = plant[i];
 }
 
 static void judge(struct demo *d)
 {
     struct demo_outcome *o = d->o;
-    struct demo_rig *r = &d->rig;
-    judge_temperature(d);
-    struct fs_error err = {{0}};
-    int64_t count = 0;
-    int have_count = demo_rig_read_x_count(r, &count, &err) == 0;
-    o->final_engine_mm = have_count ? x_engine_mm(d, count) : NAN;
-    o->final_plant_mm = sim_world_axis_position_mm(r->host.world, r->axis_id);
-    o->shutdowns = r->shutdowns;
-    o->sim_time_s = demo_rig_now(r);
-    if (o->reason[0])
-        return; /* the story stopped early and said why */
-    double step_mm = 1.0 / DEMO_X_STEPS_PER_MM;
-    if (!o->reached_target)
-        snprintf(o->reason, sizeof(o->reason), "the hotend never came within %.0f C of %.0f C",
-                 BAND_C, o->target_c);
-    else if (o->max_overshoot_c > BAND_C || o->hold_min_c < o->target_c - BAND_C)
-        snprintf(o->reason, sizeof(o->reason),
-                 "the hotend left the +-%.0f C band while holding (%.1f .. %.1f C)", BAND_C,
-                 o->hold_min_c, o->hold_max_c);
-    else if (!o->homed || o->homing_error_steps != 0)
-        snprintf(o->reason, sizeof(o->reason), "X homed %lld steps away from the plant",
-                 (long long)o->homing_error_steps);
-    else if (!have_count)
-        snprintf(o->reason, sizeof(o->reason), "X position unreadable: %s", err.msg);
-    else if (fabs(o->final_engine_mm - o->commanded_mm) > step_mm + 1e-9 ||
-             fabs(o->final_plant_mm - o->commanded_mm) > step_mm + 1e-9)
-        snprintf(o->reason, sizeof(o->reason),
-                 "X ended at %.3f mm (plant %.3f mm), commanded %.3f mm", o->final_engine_mm,
-                 o->final_plant_mm, o->commanded_mm);
-    else if (o->shutdowns)
-        snprintf(o->reason, sizeof(o->reason), "%s", r->shutdown_detail);
+    struct demo_window *w = &d->rec.window;
+    struct gcode_expect expect;
+    /* The demo printer's endstops are all at 0. */
+    const double home[3] = {0.0, 0.0, 0.0};
+    int have_expect = gcode_expect_file(GCODE, home, &expect) == 0;
+    read_report(d);
+    o->sim_time_s = now(d) - d->t0;
+    o->journal_lines = count_journal_lines(d->dir);
+    o->bed_max_dev_c = w->bed_max_dev_c;
+    o->bed_pin_duty = w->probes ? (double)w->bed_on / w->probes : 0.0;
+    o->hotend_pin_duty = w->probes ? (double)w->hotend_on / w->probes : 0.0;
+    o->homed_throughout = d->rec.homed_seen && !d->rec.homed_lost;
+    double pos_err = 0.0, plant_err = 0.0;
+    for (int i = 0; i < 3 && have_expect; i++) {
+        o->expected_pos[i] = expect.toolhead[i];
+        pos_err = fmax(pos_err, fabs(o->final_pos[i] - expect.toolhead[i]));
+        plant_err = fmax(plant_err, fabs(o->plant_pos[i] - expect.toolhead[i]));
+    }
+    o->expected_extrusion_mm = have_expect ? expect.net_extrusion : NAN;
+
+    struct fs_job_status st;
+    job_status(d, &st);
+    check(o, "print completed", o->completed && st.state == FS_JOB_COMPLETE,
+          "job %s", fs_job_state_name(st.state));
+    check(o, "final position is the file's", have_expect && o->completed && pos_err <= 1e-6 &&
+                                                plant_err <= PLANT_POS_MM,
+          "X %.3f Y %.3f Z %.3f (head at %.3f %.3f %.3f), the file commands %.3f %.3f %.3f",
+          o->final_pos[0], o->final_pos[1], o->final_pos[2], o->plant_pos[0], o->plant_pos[1],
+          o->plant_pos[2], o->expected_pos[0], o->expected_pos[1], o->expected_pos[2]);
+    check(o, "extrusion is the file's",
+          have_expect && o->completed &&
+              fabs(o->extruded_mm - o->expected_extrusion_mm) <= EXTRUSION_MM,
+          "%.2f mm of filament, the file commands %.2f mm", o->extruded_mm,
+          o->expected_extrusion_mm);
+    check(o, "fault raised and journaled",
+          o->fault_raised && !strcmp(o->fault_action, "pause") && o->journal_lines >= 1,
+          "extruder sensor_open -> %s, %d journal line(s)",
+          o->fault_raised ? o->fault_action : "none", o->journal_lines);
+    check(o, "hotend pin off within one sensor report",
+          d->t_open > 0 && o->pin_off_latency_s >= 0 &&
+              o->pin_off_latency_s <= REPORT_S + SAMPLE_WINDOW_S,
+          "%.3f s after the thermistor opened (report every %.1f s)", o->pin_off_latency_s,
+          REPORT_S);
+    check(o, "paused and parked", o->paused && fabs(o->park_pos[0] - PARK_X) <= PLANT_POS_MM &&
+                                      fabs(o->park_pos[1] - PARK_Y) <= PLANT_POS_MM,
+          "head at X %.2f Y %.2f, park X %.0f Y %.0f", o->park_pos[0], o->park_pos[1], PARK_X,
+          PARK_Y);
+    check(o, "bed held its target during the pause",
+          o->paused && w->probes > 0 && o->bed_target_c > 0 && !w->bed_target_changed &&
+              o->bed_max_dev_c <= BED_HOLD_C,
+          "target %.0f C%s, at most %.2f C away", o->bed_target_c,
+          w->bed_target_changed ? " (changed)" : "", o->bed_max_dev_c);
+    check(o, "only the hotend heater went off",
+          o->paused && w->probes > 0 && o->hotend_pin_duty == 0.0 &&
+              w->hotend_target_max_c == 0.0 && o->bed_pin_duty > 0.0,
+          "during the pause: hotend pin %.1f %% on (target at most %.0f), bed pin %.1f %% on",
+          o->hotend_pin_duty * 100.0, w->hotend_target_max_c, o->bed_pin_duty * 100.0);
+    if (d->rec.homed_lost)
+        check(o, "homed throughout", 0, "homing lost at %.2f s", d->rec.homed_lost_t);
+    else
+        check(o, "homed throughout", o->homed_throughout, "%s",
+              d->rec.homed_seen ? "x, y and z from the file's G28 to the end" : "never homed");
+    check(o, "RESUME refused while the sensor was open", o->resume_refused_while_open, "%s",
+          o->resume_refused_while_open ? "refused" : "accepted");
+    check(o, "no MCU shut down", !printer(d)->is_shutdown, "%s",
+          printer(d)->is_shutdown ? printer(d)->shutdown_reason : "none");
     o->ok = !o->reason[0];
 }
 
@@ -276,24 +540,10 @@ static void print_outcome(const struct demo_outcome *o, FILE *out)
     if (!out)
         return;
     fprintf(out, "\noutcome\n");
-    if (o->reached_target) {
-        fprintf(out, "  time to target      %.1f s (first reading within +-%.0f C of %.0f C)\n",
-                o->time_to_target_s, BAND_C, o->target_c);
-        fprintf(out, "  max overshoot       %.2f C\n", o->max_overshoot_c);
-        fprintf(out, "  while holding       %.1f .. %.1f C\n", o->hold_min_c, o->hold_max_c);
-    } else {
-        fprintf(out, "  time to target      not reached\n");
-    }
-    if (o->homed)
-        fprintf(out, "  homing error        %lld steps (engine vs plant)\n",
-                (long long)o->homing_error_steps);
-    else
-        fprintf(out, "  homing error        not homed\n");
-    fprintf(out, "  final X             engine %.3f mm, plant %.3f mm (commanded %.3f mm)\n",
-            o->final_engine_mm, o->final_plant_mm, o->commanded_mm);
-    fprintf(out, "  MCU shutdowns       %d\n", o->shutdowns);
-    fprintf(out, "  simulated time      %.1f s\n", o->sim_time_s);
-    fprintf(out, "  wall time           %.2f s\n", o->wall_time_s);
+    for (int i = 0; i < o->check_count; i++)
+        fprintf(out, "  %-8s %-42s %s\n", o->checks[i].ok ? "[ok]" : "[FAILED]",
+                o->checks[i].what, o->checks[i].detail);
+    fprintf(out, "  simulated time %.1f s, wall time %.2f s\n", o->sim_time_s, o->wall_time_s);
     if (o->ok)
         fprintf(out, "result: OK\n");
     else
@@ -301,55 +551,34 @@ static void print_outcome(const struct demo_outcome *o, FILE *out)
     fflush(out);
 }
 
-/* ---- picture ---------------------------------------------------------------- */
+/* ---- the run ------------------------------------------------------------------------- */
 
-static int make_parent_dirs(const char *path, struct fs_error *err)
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
-    char dir[512];
-    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-        return fs_error_set(err, "demo: path too long: %s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-            return fs_error_set(err, "demo: cannot create %s: %s", dir, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-        return fs_error_set(err, "demo: cannot create %s: %s", dir, strerror(errno));
-    return 0;
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
 }
 
-static int draw(struct demo *d, const char *path, uint64_t seed, struct fs_error *err)
+/* The story's printer: demo_fault.cfg with the journal in the run's own
+ * folder, so that no earlier run's journal (an unfinished job, fault ids)
+ * changes this one. */
+static int write_config(struct demo *d, char *config, size_t cap, struct fs_error *err)
 {
-    static struct viz_chart c; /* large; one demo at a time */
-    char title[VIZ_TEXT_MAX];
-    snprintf(title, sizeof(title), "failsoft demo on the simulated printer (seed %llu): %s",
-             (unsigned long long)seed, d->o->ok ? "OK" : "FAILED");
-    const struct demo_samples *temps = &d->rig.temps, *x = &d->rig.x_plant;
-    if (make_parent_dirs(path, err) < 0 || viz_chart_init(&c, title, 1200, 720, err) < 0 ||
-        viz_chart_add_panel(&c, "hotend (C)", err) < 0 ||
-        viz_chart_add_series(&c, 0, "hotend, as reported by the toolboard", temps->points,
-                             temps->count, err) < 0 ||
-        viz_chart_add_ref_line(&c, 0, "target 200 C", TARGET_C, err) < 0 ||
-        viz_chart_add_panel(&c, "X (mm)", err) < 0 ||
-        viz_chart_add_series(&c, 1, "X position of the axis (plant)", x->points, x->count,
-                             err) < 0)
-        return -1;
-    /* From 0 with headroom above the target, as a person would scale it. */
-    c.panels[0].y_min = 0.0;
-    c.panels[0].y_max = TARGET_C * 1.2;
-    c.panels[0].series[0].color = (struct viz_color){214, 39, 40};
-    c.panels[1].series[0].color = (struct viz_color){31, 119, 180};
-    for (int i = 0; i < d->marker_count; i++)
-        if (viz_chart_add_marker(&c, d->markers[i].t, d->markers[i].label, err) < 0)
-            return -1;
-    return viz_chart_render_png(&c, path, err);
+    snprintf(d->dir, sizeof(d->dir), "/tmp/failsoft-demo-XXXXXX");
+    if (!mkdtemp(d->dir))
+        return fs_error_set(err, "demo: cannot create a temporary folder: %s", strerror(errno));
+    snprintf(config, cap, "%s/printer.cfg", d->dir);
+    FILE *f = fopen(config, "w");
+    if (!f)
+        return fs_error_set(err, "demo: cannot write %s: %s", config, strerror(errno));
+    fprintf(f, "# failsoft demo: its printer with a journal of its own\n"
+               "[include %s]\n\n[fault_policy]\njournal_path: journal\n",
+            CONFIG);
+    if (fclose(f) != 0)
+        return fs_error_set(err, "demo: cannot write %s", config);
+    return 0;
 }
 
 static double wall_seconds(void)
@@ -359,40 +588,68 @@ static double wall_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static void story(struct demo *d, int never_repair)
+{
+    if (print_until_fault(d) < 0)
+        return;
+    report_fault_and_pause(d);
+    if (service_and_repair(d, never_repair) < 0)
+        return;
+    resume_and_finish(d);
+}
+
 int demo_run(const struct demo_options *opt, struct demo_outcome *o, struct fs_error *err)
 {
-    static struct demo d; /* the world is large; one demo at a time */
+    static struct demo d; /* the records are large; one demo at a time */
     memset(&d, 0, sizeof(d));
     memset(o, 0, sizeof(*o));
     d.out = opt->out;
     d.o = o;
-    o->target_c = TARGET_C;
+    o->pin_off_latency_s = -1.0;
     double wall_start = wall_seconds();
+    char config[128];
     FILE *trace = NULL;
-    if (opt->trace_path && !(trace = fopen(opt->trace_path, "w")))
-        return fs_error_set(err, "demo: cannot write %s: %s", opt->trace_path, strerror(errno));
-    if (demo_rig_init(&d.rig, opt->seed, trace, stderr, err) < 0) {
-        fs_error_prefix(err, "demo: building the simulated printer: ");
-        demo_rig_free(&d.rig);
-        if (trace)
-            fclose(trace);
-        return -1;
+    int rc = -1;
+    if (write_config(&d, config, sizeof(config), err) < 0)
+        goto out;
+    if (opt->trace_path && !(trace = fopen(opt->trace_path, "w"))) {
+        fs_error_set(err, "demo: cannot write %s: %s", opt->trace_path, strerror(errno));
+        goto out;
     }
-    if (opt->break_x_endstop)
-        sim_world_axis(d.rig.host.world, d.rig.axis_id)->endstop_stuck_open = 1;
-    say(&d, "printer ready: 'mcu' (X axis, endstop) and 'toolboard' (hotend) configured");
-    story(&d);
+    d.s = sim_session_open(config, opt->seed, NULL, err);
+    if (!d.s) {
+        fs_error_prefix(err, "demo: building the simulated printer: ");
+        goto out;
+    }
+    if (trace)
+        sim_world_trace_start(sim_session_host(d.s)->world, trace);
+    d.plant_hotend = sim_printer_heater(sim_session_plant(d.s), "extruder");
+    d.t0 = now(&d);
+    story(&d, opt->never_repair);
+    if (d.rec.s)
+        demo_record_stop(&d.rec);
     judge(&d);
     o->wall_time_s = wall_seconds() - wall_start;
     print_outcome(o, d.out);
-    int rc = 0;
+    rc = 0;
     if (opt->png_path) {
-        rc = draw(&d, opt->png_path, opt->seed, err);
+        char title[VIZ_TEXT_MAX];
+        snprintf(title, sizeof(title),
+                 "failsoft demo: the hotend's thermistor opens mid-print (seed %llu): %s",
+                 (unsigned long long)opt->seed, o->ok ? "OK" : "FAILED");
+        rc = demo_chart_draw(&d.rec, d.markers, d.marker_count, title, opt->png_path, err);
         if (rc == 0 && d.out)
             fprintf(d.out, "picture: %s\n", opt->png_path);
     }
-    demo_rig_free(&d.rig);
+out:
+    if (d.s) {
+        if (trace)
+            sim_world_trace_stop(sim_session_host(d.s)->world);
+        sim_session_close(d.s);
+    }
     if (trace && fclose(trace) != 0 && rc == 0)
         rc = fs_error_set(err, "demo: cannot write %s", opt->trace_path);
+    if (d.dir[0] && !getenv("FAILSOFT_DEMO_KEEP"))
+        nftw(d.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     return rc;
 }

@@ -1,5 +1,5 @@
 /* The failsoft program: one command line, subcommands for what a user runs.
- * For now `demo`, the main job on the simulated printer (see demo.h). */
+ * `demo`, the main job on the simulated printer (see demo.h). */
 #include <errno.h>  /* errno */
 #include <stdio.h>  /* printf, fprintf */
 #include <stdlib.h> /* strtoull */
@@ -18,8 +18,10 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: failsoft demo [--seed N] [--png FILE] [--trace FILE]\n"
             "\n"
-            "  demo   heat the hotend, home X and move it on the simulated printer;\n"
-            "         prints a timeline and the outcome, draws it (default %s).\n"
+            "  demo   print a file on the simulated printer (demo_fault.cfg); the hotend's\n"
+            "         thermistor breaks mid-print, the print pauses, and after the repair\n"
+            "         FAULT_CLEAR and RESUME finish it; prints a timeline and the checked\n"
+            "         outcome, draws the run (default %s).\n"
             "         Exit status 0 when the outcome is right, 1 when not, 2 on errors.\n",
             DEMO_DEFAULT_PNG);
 }
