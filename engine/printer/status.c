@@ -12,6 +12,7 @@
 #include "job/job.h"           /* fs_job_get_status */
 #include "motion/gcode_move.h" /* fs_gcode_move_get_position */
 #include "motion/toolhead.h"   /* fs_toolhead_get_status */
+#include "sensors/filament_sensors.h" /* fs_filament_sensors_status */
 #include "printer/printer.h"   /* struct fs_printer */
 #include "thermal/heaters.h"   /* fs_heaters_status */
 
@@ -127,5 +128,10 @@ int fs_printer_status_lookup(void *arg, const char *path, struct fs_macro_value 
     }
     if (!strcmp(object, "print_stats"))
         return lookup_print_stats(p, field, out, err);
+    if (p->filament_sensors) {
+        int rc = fs_filament_sensors_status(p->filament_sensors, object, field, out, err);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+    }
     return lookup_heater(p, object, field, out);
 }
