@@ -53,7 +53,8 @@ static const struct fs_fault_kind_info catalogue[FS_FAULT_KIND_COUNT] = {
      "the output is off (target 0, power 0, or the guard tripped) and the median of 5 sane "
      "readings rose more than uncommanded_heating_rise (15 C) above the lowest such median "
      "within uncommanded_heating_time (60 s, at most 120 s): a stuck switch",
-     "uncommanded_heating_rise, uncommanded_heating_time", CLS(HEATER)},
+     "uncommanded_heating_rise, uncommanded_heating_time; [fault_policy] power_relay_pin "
+     "(switched off by every shutdown)", CLS(HEATER)},
     {FS_FAULT_FAN_STALLED, "fan_stalled",
      "a fan with a tachometer reports fewer revolutions than tachometer_min_rpm while it is "
      "driven",

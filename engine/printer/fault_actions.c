@@ -19,7 +19,8 @@
 #include "gcode/macro.h"      /* fs_macro_new, fs_macro_render */
 #include "job/job.h"          /* fs_job_* */
 #include "mcu/mcu.h"          /* fs_mcu_* */
-#include "motion/halt.h"      /* fs_toolhead_halt_now, fs_toolhead_halt_finish */
+#include "mcu/mcu_output.h"   /* fs_mcu_output_new */
+#include "motion/halt.h"      /* fs_toolhead_halt_*, fs_toolhead_shutdown_read_back */
 #include "motion/stepper.h"   /* fs_stepper_mcu */
 #include "motion/toolhead.h"  /* fs_toolhead_* */
 #include "printer/printer.h"  /* struct fs_printer */
@@ -95,6 +96,29 @@ static int act_finish_halt(void *arg, unsigned untrusted_axes, struct fs_error *
             rc = -1;
     }
     return rc;
+}
+
+/* After a shutdown the MCUs dropped the moves queued behind the job's last
+ * line: a print cut off that way learns where the motors really stopped,
+ * so that its journal resumes from there and not a layer later. */
+static int act_finish_shutdown(void *arg, struct fs_error *err)
+{
+    struct fs_printer *p = arg;
+    if (!p->toolhead || !p->job || !fs_job_needs_shutdown_fix(p->job))
+        return 0;
+    struct fs_toolhead_readback rb;
+    struct fs_error read_err;
+    fs_error_clear(&read_err);
+    int rc = fs_toolhead_shutdown_read_back(p->toolhead, &rb, &read_err);
+    /* The journal is corrected even when an MCU did not answer: it then
+     * names the steppers whose position is the plan's. */
+    if (fs_job_correct_after_shutdown(p->job, rb.pos, rb.unread, err) < 0)
+        return -1;
+    if (rc < 0) {
+        *err = read_err;
+        return -1;
+    }
+    return 0;
 }
 
 static int act_cancel(void *arg, struct fs_error *err)
@@ -333,10 +357,35 @@ static int keep_config_text(struct fs_printer *p, struct fs_error *err)
     return 0;
 }
 
+/* The power relay: an output that is on while the MCU runs and off by the
+ * MCU's own shutdown (its default value), so a shutdown cuts the heaters'
+ * supply even when a switch is welded on (uncommanded_heating's floor). */
+static int add_power_relay(struct fs_printer *p, struct fs_error *err)
+{
+    struct fs_config_section *s = fs_config_get_section(p->config, "fault_policy");
+    struct fs_pin_desc pin;
+    if (!s || !fs_config_has(s, "power_relay_pin"))
+        return 0;
+    struct fs_mcu *m;
+    if (fs_config_get_pin(s, "power_relay_pin", 1, 1, 0, &pin, err) < 0 ||
+        fs_printer_pin_mcu(p, s, "power_relay_pin", &pin, &m, err) < 0)
+        return -1;
+    char where[FS_PRINTER_WHERE_MAX];
+    struct fs_mcu_output_params op;
+    fs_mcu_output_params_default(&op);
+    op.pin = pin.pin;
+    op.invert = pin.invert;
+    op.where = fs_printer_section_context(s, where, sizeof(where));
+    op.start_value = 1.0;
+    op.shutdown_value = 0.0;
+    p->power_relay = fs_mcu_output_new(m, &op, err);
+    return p->power_relay ? 0 : -1;
+}
+
 int fs_printer_faults_init(struct fs_printer *p, struct fs_error *err)
 {
     struct fs_fault_policy_config pc;
-    if (fs_fault_policy_read(p->config, &pc, err) < 0)
+    if (fs_fault_policy_read(p->config, &pc, err) < 0 || add_power_relay(p, err) < 0)
         return -1;
     p->faults = fs_faults_new(p->reactor, p->log, &pc, err);
     if (!p->faults)
@@ -350,6 +399,7 @@ int fs_printer_faults_init(struct fs_printer *p, struct fs_error *err)
         .pause = act_pause,
         .finish_halt = act_finish_halt,
         .cancel = act_cancel,
+        .finish_shutdown = act_finish_shutdown,
         .run_gcode = act_run_gcode,
         .homed_axes = act_homed_axes,
         .job_active = act_job_active,
@@ -379,6 +429,8 @@ int fs_printer_faults_connect(struct fs_printer *p, struct fs_error *err)
 
 void fs_printer_faults_free(struct fs_printer *p)
 {
+    fs_mcu_output_free(p->power_relay);
+    p->power_relay = NULL;
     fs_faults_free(p->faults);
     p->faults = NULL;
     free(p->config_text);

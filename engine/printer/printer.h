@@ -35,6 +35,7 @@ struct fs_tmc_drivers;
 struct fs_filament_sensors;
 struct fs_faults;
 struct fs_fault_source;
+struct fs_mcu_output;
 
 #define FS_PRINTER_MAX_MCUS 8
 
@@ -89,6 +90,9 @@ struct fs_printer {
         unsigned axes;
     } mcu_faults[FS_PRINTER_MAX_MCUS];
     char *config_text; /* every config file, for fault capsules */
+    /* [fault_policy] power_relay_pin: on from configure, off by the MCU's own
+     * shutdown (its default), so every shutdown cuts the heaters' supply. */
+    struct fs_mcu_output *power_relay;
     /* Set once the printer shut down (Klipper's behaviour until the fault
      * module routes faults through policies). */
     int is_shutdown;

@@ -3,7 +3,7 @@
  *   - a chamber heater failure under `on_fault: disable` switches the
  *     chamber off and the print completes as the file commands;
  *   - a heater stuck on shuts the printer down whatever the configuration
- *     says;
+ *     says, and the shutdown switches the power relay off;
  *   - a configuration asking for less than a safety floor
  *     (`on_uncommanded_heating: pause`, `on_sensor_open: warn` on a heater)
  *     is rejected at load with a message naming the floor. */
@@ -128,9 +128,12 @@ static void test_heater_stuck_on_shuts_down_whatever_the_config(void **state)
     (void)state;
     char path[512];
     struct fault_rig r;
-    fault_rig_open(&r, "[extruder]\non_fault: disable\n", 6);
+    fault_rig_open(&r, "[extruder]\non_fault: disable\n\n[fault_policy]\npower_relay_pin: PA6\n",
+                   6);
     fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
     fault_rig_run_until_progress(&r, 0.2, 3000);
+    /* The power relay is on while the machine runs. */
+    assert_int_equal(sim_world_pin_level(r.w, "mcu", "PA6"), 1);
     struct fault_rig_at at;
     double t0 = fault_rig_now(&r) + 0.05;
     fault_rig_at(&r, &at, t0, weld_hotend_switch, &r);
@@ -154,6 +157,10 @@ static void test_heater_stuck_on_shuts_down_whatever_the_config(void **state)
     const struct fs_fault_record *rec = fault_rig_record(&r, "extruder", "uncommanded_heating");
     assert_non_null(rec);
     assert_int_equal(rec->action, FS_FAULT_SHUTDOWN);
+    /* ... and the shutdown switched it off: the welded switch has no
+     * supply left. */
+    fault_rig_run_for(&r, 0.5);
+    assert_int_equal(sim_world_pin_level(r.w, "mcu", "PA6"), 0);
     print_message("uncommanded heating %.1f s after the switch welded: %s\n", rec->time - t0,
                   rec->evidence);
     char evidence[256];
