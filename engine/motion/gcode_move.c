@@ -27,9 +27,7 @@
 
 struct saved_state {
     char name[STATE_NAME_MAX];
-    int absolute_coord, absolute_extrude;
-    double base[4], homing[4], last[4];
-    double speed, speed_factor, extrude_factor;
+    struct fs_gcode_move_state state;
 };
 
 struct fs_gcode_move {
@@ -413,14 +411,7 @@ static int cmd_save_state(void *arg, struct fs_gcode *g, const struct fs_gcode_c
         s = &gm->saved[gm->saved_count++];
     }
     snprintf(s->name, sizeof(s->name), "%s", name);
-    s->absolute_coord = gm->absolute_coord;
-    s->absolute_extrude = gm->absolute_extrude;
-    memcpy(s->base, gm->base, sizeof(s->base));
-    memcpy(s->homing, gm->homing, sizeof(s->homing));
-    fs_toolhead_get_position(gm->th, s->last);
-    s->speed = gm->speed;
-    s->speed_factor = gm->speed_factor;
-    s->extrude_factor = gm->extrude_factor;
+    fs_gcode_move_get_state(gm, &s->state);
     return 0;
 }
 
@@ -437,25 +428,16 @@ static int cmd_restore_state(void *arg, struct fs_gcode *g, const struct fs_gcod
     int move;
     double move_speed;
     if (fs_gcode_get_int(c, "MOVE", 1, 0, 0, 1, &move, err) < 0 ||
-        fs_gcode_get_float(c, "MOVE_SPEED", s->speed, 1e-6, INFINITY, &move_speed, err) < 0)
+        fs_gcode_get_float(c, "MOVE_SPEED", s->state.speed, 1e-6, INFINITY, &move_speed,
+                           err) < 0)
         return -1;
-    double last[4];
-    follow_homing(gm);
-    fs_toolhead_get_position(gm->th, last);
-    gm->absolute_coord = s->absolute_coord;
-    gm->absolute_extrude = s->absolute_extrude;
-    memcpy(gm->homing, s->homing, sizeof(gm->homing));
-    for (int i = 0; i < 3; i++)
-        gm->base[i] = s->base[i];
-    /* E went on since the save (or was retracted): keep its G-code value. */
-    gm->base[3] = s->base[3] + (last[3] - s->last[3]);
-    gm->speed = s->speed;
-    gm->speed_factor = s->speed_factor;
-    gm->extrude_factor = s->extrude_factor;
+    fs_gcode_move_set_state(gm, &s->state);
     if (!move)
         return 0;
+    double last[4];
+    fs_toolhead_get_position(gm->th, last);
     for (int i = 0; i < 3; i++)
-        last[i] = s->last[i];
+        last[i] = s->state.position[i];
     return fs_toolhead_move(gm->th, last, move_speed, err);
 }
 
@@ -653,6 +635,8 @@ void fs_gcode_move_set_state(struct fs_gcode_move *gm, const struct fs_gcode_mov
     memcpy(gm->homing, s->homing, sizeof(gm->homing));
     for (int i = 0; i < 3; i++)
         gm->base[i] = s->base[i];
+    /* E went on since the state was taken (or was retracted): keep its
+     * G-code value. */
     gm->base[3] = s->base[3] + (last[3] - s->position[3]);
     gm->speed = s->speed;
     gm->speed_factor = s->speed_factor;
