@@ -288,9 +288,11 @@ static void run_one(struct fs_faults *f, const struct fs_fault_deferred *d)
     struct fs_error e = {{0}};
     int rc = 0;
     const char *what = "";
-    /* After a shutdown only the macro and the journal may still run: there
-     * is nothing left to pause, halt or cancel. */
-    if (f->shutdown && d->work != FS_FAULT_WORK_GCODE && d->work != FS_FAULT_WORK_JOURNAL)
+    /* After a shutdown only the macro, the journal and the shutdown's own
+     * read-back may still run: there is nothing left to pause, halt or
+     * cancel. */
+    if (f->shutdown && d->work != FS_FAULT_WORK_GCODE && d->work != FS_FAULT_WORK_JOURNAL &&
+        d->work != FS_FAULT_WORK_FINISH_SHUTDOWN)
         return;
     switch (d->work) {
     case FS_FAULT_WORK_PAUSE:
@@ -307,6 +309,11 @@ static void run_one(struct fs_faults *f, const struct fs_fault_deferred *d)
         what = "cancel";
         if (a->cancel)
             rc = a->cancel(a->arg, &e);
+        break;
+    case FS_FAULT_WORK_FINISH_SHUTDOWN:
+        what = "reading positions back after the shutdown";
+        if (a->finish_shutdown)
+            rc = a->finish_shutdown(a->arg, &e);
         break;
     case FS_FAULT_WORK_GCODE:
         what = "on_fault_gcode";
@@ -430,6 +437,10 @@ static const char *carry_out(struct fs_faults *f, struct fs_fault_source *s,
         if (a->shutdown)
             a->shutdown(a->arg, reason);
         rec->carried |= BIT(FS_FAULT_SHUTDOWN);
+        /* The stop itself did not wait; where the motors stopped is asked
+         * from the main loop. One shutdown per printer: later faults are
+         * recorded only, so this is queued once. */
+        defer(f, FS_FAULT_WORK_FINISH_SHUTDOWN, FS_FAULT_SHUTDOWN, rec, s, 0, NULL);
         break;
     }
     }

@@ -218,6 +218,11 @@ struct fs_fault_actions {
     int (*pause)(void *arg, struct fs_error *err);      /* save, lift, park, heaters */
     int (*finish_halt)(void *arg, unsigned untrusted_axes, struct fs_error *err);
     int (*cancel)(void *arg, struct fs_error *err);
+    /* Once after a shutdown (the MCUs already stopped): read the motors'
+     * positions back and let the job's journal say where printing really
+     * stopped. Runs although a shutdown skips the deferred pause, halt and
+     * cancel. */
+    int (*finish_shutdown)(void *arg, struct fs_error *err);
     int (*run_gcode)(void *arg, const char *script, const struct fs_fault_record *rec,
                      struct fs_error *err);
     /* Queries. */

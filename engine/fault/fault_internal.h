@@ -50,6 +50,7 @@ enum fs_fault_work {
     FS_FAULT_WORK_PAUSE,
     FS_FAULT_WORK_FINISH_HALT,
     FS_FAULT_WORK_CANCEL,
+    FS_FAULT_WORK_FINISH_SHUTDOWN, /* after a shutdown: positions read back */
     FS_FAULT_WORK_GCODE,
     FS_FAULT_WORK_JOURNAL, /* the journal line and capsule, after the rest */
 };

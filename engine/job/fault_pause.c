@@ -293,7 +293,7 @@ static int on_segment(const double a[4], const double b[4], const double p[4], d
  * when none does. A line that was stopped halfway runs again from its
  * start; a stop between two lines matches the later one, which starts
  * exactly there. */
-static int find_stopped_line(const struct fs_job *job, const double stopped[4])
+int fs_job_find_stopped_line(const struct fs_job *job, const double stopped[4])
 {
     const struct fs_job_checkpoints *c = &job->checkpoints;
     const double *end = NULL;
@@ -318,7 +318,7 @@ int fs_job_halt_pause(struct fs_job *job, const struct fs_job_park *park, struct
     }
     double stopped[4];
     fs_toolhead_get_position(th, stopped);
-    int i = find_stopped_line(job, stopped);
+    int i = fs_job_find_stopped_line(job, stopped);
     if (i >= 0) {
         const struct fs_job_checkpoint *cp = &job->checkpoints.ring[i];
         if (fseek(job->file.fp, cp->pos, SEEK_SET) != 0)

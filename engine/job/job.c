@@ -113,6 +113,13 @@ static void interrupt(struct fs_job *job, const char *reason, int rerun_line)
 
 static void emergency_stop(struct fs_job *job, const char *reason, int rerun_line)
 {
+    /* A pause waited for its moves: its journal is exact. A print cut off
+     * while moving is corrected once the motors are read back. A second
+     * call (the shutdown that M112 started) finds the job ended already. */
+    if (job->state == FS_JOB_PRINTING) {
+        job->journal.shutdown_pending = 1;
+        job->journal.shutdown_in_line = !rerun_line && job->in_runner;
+    }
     interrupt(job, reason, rerun_line);
     fs_log(job->printer->log, FS_LOG_ERROR, "%s", reason);
     if (job->emergency_fn)
@@ -476,6 +483,7 @@ int fs_job_start(struct fs_job *job, struct fs_error *err)
     fs_display_status_reset_progress(&job->display);
     job->hold.held = job->hold.failed_line = 0;
     job->checkpoints.count = 0;
+    job->journal.shutdown_pending = 0;
     fs_job_set_state(job, FS_JOB_PRINTING);
     job->journal.next_write = fs_job_now(job) + FS_JOB_JOURNAL_PERIOD_S;
     fs_job_journal_note(job);

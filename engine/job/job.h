@@ -248,6 +248,22 @@ int fs_job_journal_unfinished(const struct fs_job *job, char *what, size_t size)
  * (fs_job_emergency_stop) while a line runs journals that line's start,
  * except M112 itself. */
 void fs_job_interrupt(struct fs_job *job, const char *reason);
+/* After a shutdown in the middle of a print (M112 or any fault whose
+ * action is shutdown): the journal written at the stop holds the line read
+ * last, but the MCUs dropped up to FS_TOOLHEAD_MAX_LEAD_S of moves queued
+ * behind it. Once the motors' positions are read back (head: X Y Z E from
+ * them), fs_job_correct_after_shutdown finds the line the motors stopped
+ * in as fs_job_halt_pause does and rewrites job.json atomically: the byte
+ * and number of that line, the G-code state from before it, head_position
+ * = head, and "shutdown_read_back" saying what was read (unread: the
+ * steppers whose MCU did not answer, "" when all did; their position is
+ * the plan's). When no recent line passes through head, the journal's line
+ * stays and only head_position changes. M112 in the file is never the line
+ * to run again. fs_job_needs_shutdown_fix says whether there is such a
+ * journal to correct (once per shutdown). */
+int fs_job_needs_shutdown_fix(const struct fs_job *job);
+int fs_job_correct_after_shutdown(struct fs_job *job, const double head[4], const char *unread,
+                                  struct fs_error *err);
 /* JOB_RECOVER: continues the print the journal describes, after a restart.
  * The person first homes X and Y and gives Z (G28, or SET_KINEMATIC_POSITION
  * Z=<the journal's head_z> when homing Z would hit the print). Refused when

@@ -107,6 +107,10 @@ struct fs_job_journal {
     int have_pause_state;
     char interrupted_reason[FS_JOB_MESSAGE_MAX];
     int interrupted;     /* ended by an emergency stop or a restart */
+    /* Ended by an emergency stop while printing: the journal's line may be
+     * ahead of the motors until fs_job_correct_after_shutdown. */
+    int shutdown_pending;
+    int shutdown_in_line; /* the stop was the running line itself (M112) */
     /* Heater targets as the print last set them (after each line): a heater
      * a fault switched off has lost its target by the time the pause runs. */
     struct fs_job_heater_targets print_targets;
@@ -168,6 +172,10 @@ int fs_job_return_head(struct fs_job *job, const double pos[3], double travel_z,
                        double z_speed, struct fs_error *err);
 /* The highest Z the head may go to (position_max of Z), INFINITY when unknown. */
 double fs_job_z_max(const struct fs_job *job);
+
+/* The newest checkpoint (index into the ring) whose line's path passes
+ * through stopped (fault_pause.c); -1 when none does. */
+int fs_job_find_stopped_line(const struct fs_job *job, const double stopped[4]);
 
 /* The journal (journal.c). */
 struct stat;

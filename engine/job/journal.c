@@ -14,10 +14,12 @@
  * lines that is the file position and the state now. In a pause it is the
  * state SAVE_GCODE_STATE kept. In an emergency stop inside a line it is the
  * line's own start and the state before it, so the line runs again. What
- * the journal cannot know after a shutdown is which of the moves queued
- * before the stop had really run (at most FS_TOOLHEAD_MAX_LEAD_S of motion):
- * a journal written by a pause is exact, one written by a shutdown in the
- * middle of printing may miss those moves.
+ * the journal cannot know at the moment of a shutdown is which of the moves
+ * queued before the stop had really run (at most FS_TOOLHEAD_MAX_LEAD_S of
+ * motion): so once the motors' positions are read back (from the main
+ * loop, fs_job_correct_after_shutdown) the journal is rewritten to the line
+ * the motors stopped in, as after a halt. Only steppers whose MCU did not
+ * answer keep the plan's position, and the journal says which.
  *
  * JOB_RECOVER reads it back (see fs_job_recover in job.h). The file must
  * be the same (size and mtime as recorded): resuming a changed file at a
@@ -250,6 +252,108 @@ void fs_job_journal_note(struct fs_job *job)
     fs_error_clear(&err);
     if (fs_job_write_journal(job, &err) < 0)
         fs_gcode_respond_error(job->gcode, "%s", err.msg);
+}
+
+/* ---- after a shutdown ---- */
+
+static char *read_text(const char *path, struct fs_error *err);
+
+int fs_job_needs_shutdown_fix(const struct fs_job *job)
+{
+    return job->journal.shutdown_pending && journaling(job);
+}
+
+static void replace_item(cJSON *obj, const char *key, cJSON *item)
+{
+    if (!item)
+        return;
+    if (cJSON_GetObjectItemCaseSensitive(obj, key))
+        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
+    else
+        cJSON_AddItemToObject(obj, key, item);
+}
+
+/* The line the motors stopped in, from the checkpoints; NULL when none of
+ * the recent lines passes there, or when it is the line that stopped the
+ * print (M112 in the file must not run again). */
+static const struct fs_job_checkpoint *stopped_line(const struct fs_job *job,
+                                                    const double head[4])
+{
+    const struct fs_job_checkpoints *c = &job->checkpoints;
+    int i = fs_job_find_stopped_line(job, head);
+    int newest = (c->next - 1 + FS_JOB_CHECKPOINTS) % FS_JOB_CHECKPOINTS;
+    if (i < 0 || (i == newest && job->journal.shutdown_in_line))
+        return NULL;
+    return &c->ring[i];
+}
+
+static int correct_journal(struct fs_job *job, cJSON *j, const double head[4],
+                           const char *unread, struct fs_error *err)
+{
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "state");
+    cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "file");
+    const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "path");
+    const cJSON *line = cJSON_GetObjectItemCaseSensitive(f, "line");
+    /* Only the journal the shutdown wrote: nothing else may be rewound. */
+    if (!cJSON_IsString(state) || strcmp(state->valuestring, "interrupted") ||
+        !cJSON_IsString(path) || strcmp(path->valuestring, job->file.path) ||
+        !cJSON_IsNumber(line))
+        return fs_error_set(err, "journal: not the one the shutdown wrote; left as it is");
+    double journal_line = line->valuedouble;
+    const struct fs_job_checkpoint *cp = stopped_line(job, head);
+    if (cp) {
+        replace_item(f, "position", cJSON_CreateNumber((double)cp->pos));
+        replace_item(f, "line", cJSON_CreateNumber((double)cp->line));
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "gcode_state");
+        add_gcode_state(j, &cp->g);
+    }
+    replace_item(j, "head_position", numbers(head, 4));
+    cJSON *rb = cJSON_CreateObject();
+    if (rb) {
+        cJSON_AddBoolToObject(rb, "motors_read", !unread[0]);
+        cJSON_AddStringToObject(rb, "not_read", unread);
+        cJSON_AddNumberToObject(rb, "journal_line", journal_line);
+        cJSON_AddNumberToObject(rb, "stopped_in_line", cp ? (double)cp->line + 1 : -1.0);
+        replace_item(j, "shutdown_read_back", rb);
+    }
+    if (cp)
+        fs_gcode_respond_info(job->gcode, "shutdown: the motors stopped in %s:%ld (head Z "
+                              "%.3f); the journal continues from there", job->file.name,
+                              cp->line + 1, head[2]);
+    else
+        fs_gcode_respond_info(job->gcode, "shutdown: the head stopped at Z %.3f, past the "
+                              "journal's line; the journal keeps its line", head[2]);
+    if (unread[0])
+        fs_gcode_respond_error(job->gcode, "shutdown: not read back, the plan's position is "
+                               "kept for: %s", unread);
+    return 0;
+}
+
+int fs_job_correct_after_shutdown(struct fs_job *job, const double head[4], const char *unread,
+                                  struct fs_error *err)
+{
+    if (!fs_job_needs_shutdown_fix(job))
+        return 0;
+    job->journal.shutdown_pending = 0;
+    char path[FS_JOB_DIR_MAX + 32];
+    snprintf(path, sizeof(path), "%s/" FS_JOB_JOURNAL_NAME, job->journal.dir);
+    char *text = read_text(path, err);
+    if (!text)
+        return fs_error_prefix(err, "journal after the shutdown: ");
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j)
+        return fs_error_set(err, "%s: not valid JSON", path);
+    int rc = correct_journal(job, j, head, unread ? unread : "", err);
+    char *out = rc == 0 ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    if (rc < 0)
+        return -1;
+    if (!out)
+        return fs_error_set(err, "journal: out of memory");
+    rc = fs_atomic_write(job->journal.dir, FS_JOB_JOURNAL_NAME, out, err);
+    free(out);
+    return rc < 0 ? fs_error_prefix(err, "journal: ") : 0;
 }
 
 /* ---- reading: JOB_RECOVER ---- */
@@ -498,6 +602,7 @@ int fs_job_recover(struct fs_job *job, double z_lift, struct fs_error *err)
     job->stats.filament_used_mm = r.filament_used;
     fs_display_status_reset_progress(&job->display);
     job->checkpoints.count = 0;
+    job->journal.shutdown_pending = 0;
     fs_job_set_state(job, FS_JOB_PRINTING);
     job->journal.next_write = now + FS_JOB_JOURNAL_PERIOD_S;
     fs_gcode_respond_info(job->gcode, "JOB_RECOVER: %s from byte %ld", job->file.name,

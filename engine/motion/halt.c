@@ -28,7 +28,7 @@
 #include <stdarg.h> /* va_list */
 #include <stdio.h>  /* snprintf, vsnprintf */
 #include <stdlib.h> /* calloc, free */
-#include <string.h> /* strcmp */
+#include <string.h> /* strcmp, strlen, memset */
 
 #include "core/error.h"        /* fs_error_set */
 #include "core/log.h"          /* fs_log */
@@ -212,10 +212,55 @@ static unsigned axes_of_rail(struct fs_kinematics *kin, int rail)
     return axes;
 }
 
+static void note_unread(struct fs_toolhead_readback *out, const char *name, const char *why)
+{
+    size_t n = strlen(out->unread);
+    if (n + 1 < sizeof(out->unread))
+        snprintf(out->unread + n, sizeof(out->unread) - n, "%s%.100s (%.200s)", n ? "; " : "",
+                 name, why);
+    out->unread_count++;
+}
+
+int fs_toolhead_read_back(struct fs_toolhead *th, struct fs_toolhead_readback *out,
+                          struct fs_error *err)
+{
+    struct fs_kinematics *kin = fs_toolhead_kinematics(th);
+    int rc = 0;
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < fs_toolhead_stepper_count(th); i++) {
+        struct fs_stepper *s = fs_toolhead_stepper_at(th, i);
+        struct fs_mcu *m = fs_stepper_mcu(s);
+        int64_t steps;
+        struct fs_error one;
+        /* A lost MCU cannot answer: asking would only wait for the timeout. */
+        if (fs_mcu_is_lost(m))
+            fs_error_set(&one, "mcu '%s' is lost", fs_mcu_name(m));
+        else if (fs_stepper_sync_after_stop(s, &steps, &one) == 0)
+            continue;
+        /* Nothing to read it from: keep the plan's idea of it, but do not
+         * trust the axes it drives. */
+        fs_stepper_forget_unsent(s);
+        if (i < 3)
+            out->lost_axes |= axes_of_rail(kin, i);
+        note_unread(out, fs_stepper_name(s), one.msg);
+        if (rc == 0)
+            rc = fs_error_set(err, "position of %s not read back (%s)", fs_stepper_name(s),
+                              one.msg);
+    }
+    double coords[3], planned[4];
+    for (int i = 0; i < 3; i++)
+        coords[i] = fs_stepper_get_position(fs_toolhead_rail_stepper(th, i));
+    fs_kinematics_calc_position(kin, coords, out->pos);
+    fs_toolhead_get_position(th, planned);
+    out->pos[3] = fs_toolhead_stepper_count(th) > 3
+                      ? fs_stepper_get_position(fs_toolhead_stepper_at(th, 3))
+                      : planned[3];
+    return rc;
+}
+
 int fs_toolhead_halt_finish(struct fs_toolhead *th, unsigned untrusted_axes,
                             struct fs_error *err)
 {
-    struct fs_kinematics *kin = fs_toolhead_kinematics(th);
     if (!fs_toolhead_is_halted(th)) {
         fs_toolhead_clear_homed(th, untrusted_axes & 0x7u);
         return 0;
@@ -224,32 +269,30 @@ int fs_toolhead_halt_finish(struct fs_toolhead *th, unsigned untrusted_axes,
     struct fs_error wait_err;
     if (fs_halt_wait_reports(fs_toolhead_halt_obj(th), HALT_REPORT_TIMEOUT_S, &wait_err) < 0)
         fs_log(p->log, FS_LOG_WARN, "%s", wait_err.msg);
-    int rc = 0;
-    unsigned lost_axes = 0;
-    for (int i = 0; i < fs_toolhead_stepper_count(th); i++) {
-        struct fs_stepper *s = fs_toolhead_stepper_at(th, i);
-        int64_t steps;
-        struct fs_error one;
-        if (fs_stepper_sync_after_stop(s, &steps, &one) == 0)
-            continue;
-        /* Nothing to read it from: keep the plan's idea of it, but do not
-         * trust the axes it drives. */
-        fs_stepper_forget_unsent(s);
-        if (i < 3)
-            lost_axes |= axes_of_rail(kin, i);
-        if (rc == 0)
-            rc = fs_error_set(err, "halt: position of %s not read back (%s)", fs_stepper_name(s),
-                              one.msg);
-    }
-    double coords[3], pos[4], planned[4];
-    for (int i = 0; i < 3; i++)
-        coords[i] = fs_stepper_get_position(fs_toolhead_rail_stepper(th, i));
-    fs_kinematics_calc_position(kin, coords, pos);
-    fs_toolhead_get_position(th, planned);
-    pos[3] = fs_toolhead_stepper_count(th) > 3
-                 ? fs_stepper_get_position(fs_toolhead_stepper_at(th, 3))
-                 : planned[3];
-    fs_toolhead_leave_halt(th, pos);
-    fs_toolhead_clear_homed(th, (untrusted_axes | lost_axes) & 0x7u);
+    struct fs_toolhead_readback rb;
+    int rc = fs_toolhead_read_back(th, &rb, err);
+    if (rc < 0)
+        fs_error_prefix(err, "halt: ");
+    fs_toolhead_leave_halt(th, rb.pos);
+    fs_toolhead_clear_homed(th, (untrusted_axes | rb.lost_axes) & 0x7u);
+    return rc;
+}
+
+int fs_toolhead_shutdown_read_back(struct fs_toolhead *th, struct fs_toolhead_readback *out,
+                                   struct fs_error *err)
+{
+    /* emergency_stop already discarded what the MCUs held; the host drops
+     * its plan too, so nothing more goes out to a shut-down MCU. No trsync:
+     * a shut-down MCU refuses them and its steppers are stopped anyway. */
+    fs_toolhead_enter_halt(th, "shut down");
+    for (int i = 0; i < fs_toolhead_stepper_count(th); i++)
+        fs_stepper_drop_queued(fs_toolhead_stepper_at(th, i));
+    int rc = fs_toolhead_read_back(th, out, err);
+    if (rc < 0)
+        fs_error_prefix(err, "after the shutdown: ");
+    /* The toolhead reports where the head is; the motion check keeps
+     * refusing moves until a restart. */
+    fs_toolhead_leave_halt(th, out->pos);
+    fs_toolhead_clear_homed(th, out->lost_axes & 0x7u);
     return rc;
 }

@@ -47,6 +47,32 @@ void fs_toolhead_halt_now_for(struct fs_toolhead *th, const char *reason);
 int fs_toolhead_halt_finish(struct fs_toolhead *th, unsigned untrusted_axes,
                             struct fs_error *err);
 
+/* Where the motors are, read back from their MCUs (stepper_get_position,
+ * which the firmware answers also when shut down): the head's X Y Z
+ * through the kinematics and E from the extruder's stepper. Every stepper
+ * read back starts a fresh plan from its real position. A stepper whose
+ * MCU is lost or does not answer keeps the plan's position (every step
+ * sent counted as made); its axes are in lost_axes, its name and why in
+ * unread, and -1 names the first such stepper (pos is filled all the
+ * same). */
+#define FS_TOOLHEAD_UNREAD_MAX 512
+struct fs_toolhead_readback {
+    double pos[4];
+    unsigned lost_axes;                 /* bit X=1 Y=2 Z=4 */
+    int unread_count;                   /* steppers not read back */
+    char unread[FS_TOOLHEAD_UNREAD_MAX]; /* "stepper_z (mcu 'b' is lost); ..." */
+};
+int fs_toolhead_read_back(struct fs_toolhead *th, struct fs_toolhead_readback *out,
+                          struct fs_error *err);
+
+/* After a shutdown (emergency_stop already stopped every MCU): the plan is
+ * dropped and nothing more is sent, the motors' positions are read back as
+ * fs_toolhead_read_back does, and the toolhead's position becomes theirs.
+ * Motion stays refused through the motion check (the printer is shut
+ * down). Main loop: it waits for the MCUs' answers. */
+int fs_toolhead_shutdown_read_back(struct fs_toolhead *th, struct fs_toolhead_readback *out,
+                                   struct fs_error *err);
+
 /* -1 with "halted: <reason>" between fs_toolhead_halt_now and
  * fs_toolhead_halt_finish (for callers of fs_toolhead_wait_moves, which
  * returns nothing). */

@@ -8,8 +8,9 @@
  *     file commands;
  *   - the same fault under profile strict shuts down, like the common host,
  *     but the job's journal survives: after the repair and a restart the
- *     start reports the unfinished job (power_loss) and JOB_RECOVER
- *     completes the print;
+ *     start reports the unfinished job (power_loss), the journal's head
+ *     is where the motors stopped (read back after the shutdown), and
+ *     JOB_RECOVER given the journal's Z completes the print;
  *   - a 0.3 s glitch with a 1 s tolerance is a glitch record only;
  *     repeated glitches add up to a fault. */
 #include <setjmp.h>
@@ -56,7 +57,9 @@ static void set_thermistor(void *arg)
         fail_msg("%s", err.msg);
 }
 
-static double journal_head_z(const char *path)
+/* The journal's head_position and whether it says every motor was read
+ * back after the shutdown. */
+static void journal_head(const char *path, double head[4], int *motors_read)
 {
     FILE *f = fopen(path, "r");
     assert_non_null(f);
@@ -66,11 +69,13 @@ static double journal_head_z(const char *path)
     text[n] = '\0';
     cJSON *j = cJSON_Parse(text);
     assert_non_null(j);
-    const cJSON *head = cJSON_GetObjectItem(j, "head_position");
-    assert_true(cJSON_GetArraySize(head) == 4);
-    double z = cJSON_GetArrayItem(head, 2)->valuedouble;
+    const cJSON *pos = cJSON_GetObjectItem(j, "head_position");
+    assert_true(cJSON_GetArraySize(pos) == 4);
+    for (int i = 0; i < 4; i++)
+        head[i] = cJSON_GetArrayItem(pos, i)->valuedouble;
+    const cJSON *rb = cJSON_GetObjectItem(j, "shutdown_read_back");
+    *motors_read = cJSON_IsTrue(cJSON_GetObjectItem(rb, "motors_read"));
     cJSON_Delete(j);
-    return z;
 }
 
 static double heater_target(struct fault_rig *r, const char *name)
@@ -200,18 +205,23 @@ static void test_open_thermistor_under_strict_shuts_down(void **state)
     char job[400];
     snprintf(job, sizeof(job), "%s/job.json", r.journal);
     assert_int_equal(access(job, R_OK), 0);
-    /* A person gives Z as measured: where the head physically is. (The
-     * journal's line is the one read last; after a shutdown the moves
-     * queued behind it were never made, so the journal's head Z can be a
-     * layer above the real one. A halt reads the motors back and rewinds
-     * to the line they stopped in; a shutdown does not yet.) */
-    double stopped[4];
+    /* After the shutdown the motors were read back: the journal's head is
+     * where the head physically stopped (not the line read last, up to a
+     * layer above it), and its line is the one the motors stopped in. */
+    double stopped[4], head[4];
+    int motors_read;
     fault_rig_plant_position(&r, stopped);
-    print_message("journal head Z %.3f, the head stopped at Z %.3f\n", journal_head_z(job),
-                  stopped[2]);
+    journal_head(job, head, &motors_read);
+    print_message("journal head X %.4f Y %.4f Z %.4f, the head stopped at X %.4f Y %.4f "
+                  "Z %.4f\n", head[0], head[1], head[2], stopped[0], stopped[1], stopped[2]);
+    assert_true(motors_read);
+    /* Within a microstep of Z (8 mm lead, 200 steps, 16 microsteps). */
+    if (fabs(head[2] - stopped[2]) > 1.0 / 400.0)
+        fail_msg("journal head Z %.4f, the head stopped at Z %.4f", head[2], stopped[2]);
 
     /* Repaired and restarted: the start reports the unfinished job, and
-     * JOB_RECOVER finishes it once X and Y are homed and Z is given. */
+     * JOB_RECOVER finishes it once X and Y are homed and Z is given as the
+     * instructions say: the journal's head Z. */
     open.fault = SIM_THERMISTOR_HEALTHY;
     set_thermistor(&open);
     fault_rig_line(&r, "FIRMWARE_RESTART");
@@ -222,7 +232,7 @@ static void test_open_thermistor_under_strict_shuts_down(void **state)
     print_message("after the restart: %s\n", rec->evidence);
     char line[96];
     fault_rig_line(&r, "G28 X Y");
-    snprintf(line, sizeof(line), "SET_KINEMATIC_POSITION Z=%.4f", stopped[2]);
+    snprintf(line, sizeof(line), "SET_KINEMATIC_POSITION Z=%.4f", head[2]);
     fault_rig_line(&r, line);
     fault_rig_line(&r, "JOB_RECOVER");
     fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
