@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h> /* cJSON_Parse */
 #include <ftw.h>         /* nftw */
+#include <math.h>        /* fabs */
 #include <stdio.h>       /* fopen, snprintf */
 #include <stdlib.h>      /* mkdtemp */
 #include <string.h>      /* strcmp, strstr */
@@ -281,4 +282,32 @@ void fault_rig_print_faults(struct fault_rig *r)
                       fs_fault_kind_name(rec->kind), fs_fault_action_name(rec->action),
                       rec->active ? " (active)" : "", rec->evidence);
     }
+}
+
+void fault_rig_check_completed(struct fault_rig *r, const char *gcode_path, int check_extrusion)
+{
+    struct gcode_expect expect;
+    fault_rig_expect(gcode_path, &expect);
+    struct fs_error err = {{0}};
+    if (sim_session_finish_print(r->s, &err) < 0)
+        fail_msg("%s", err.msg);
+    cJSON *rep = sim_session_report(r->s);
+    const cJSON *state = cJSON_GetObjectItem(rep, "state");
+    if (!cJSON_IsString(state) || strcmp(state->valuestring, "complete"))
+        fail_msg("the job ended %s", cJSON_IsString(state) ? state->valuestring : "?");
+    const cJSON *pos = cJSON_GetObjectItem(rep, "toolhead_position");
+    for (int i = 0; i < 3; i++)
+        if (fabs(cJSON_GetArrayItem(pos, i)->valuedouble - expect.toolhead[i]) > 1e-6)
+            fail_msg("axis %d ends at %.6f, the file commands %.6f", i,
+                     cJSON_GetArrayItem(pos, i)->valuedouble, expect.toolhead[i]);
+    double extruded = cJSON_GetObjectItem(rep, "extruded_mm")->valuedouble;
+    if (check_extrusion && fabs(extruded - expect.net_extrusion) > 0.01)
+        fail_msg("extruded %.4f mm, the file commands %.4f mm", extruded, expect.net_extrusion);
+    cJSON_Delete(rep);
+    double plant[4];
+    fault_rig_plant_position(r, plant);
+    for (int i = 0; i < 3; i++)
+        if (fabs(plant[i] - expect.toolhead[i]) > 0.02)
+            fail_msg("the motors' axis %d ends at %.4f, the file commands %.4f", i, plant[i],
+                     expect.toolhead[i]);
 }

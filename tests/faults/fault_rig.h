@@ -92,6 +92,12 @@ int fault_rig_journal_count(struct fault_rig *r, const char *source, const char 
                             char *evidence, size_t evidence_cap, char *action,
                             size_t action_cap);
 
+/* After the job completed: finishes the print's clock, then checks what
+ * a person would: the toolhead ends where the file commands (1e-6 mm), the
+ * motors there too (0.02 mm), and with check_extrusion the net extrusion
+ * within 0.01 mm. Fails the test otherwise. */
+void fault_rig_check_completed(struct fault_rig *r, const char *gcode_path, int check_extrusion);
+
 /* Every fault record, one per line (for a failing test's output). */
 void fault_rig_print_faults(struct fault_rig *r);
 

@@ -54,8 +54,7 @@ static void test_chamber_failure_is_disabled_and_the_print_completes(void **stat
 {
     (void)state;
     char path[512];
-    struct gcode_expect expect;
-    fault_rig_expect(fault_rig_gcode(GCODE, path, sizeof(path)), &expect);
+    fault_rig_gcode(GCODE, path, sizeof(path));
     struct fault_rig r;
     fault_rig_open(&r, chamber_cfg, 5);
     fault_rig_line(&r, "SET_HEATER_TEMPERATURE HEATER=chamber TARGET=35");
@@ -64,8 +63,7 @@ static void test_chamber_failure_is_disabled_and_the_print_completes(void **stat
     struct fault_rig_at at;
     fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, open_chamber_sensor, &r);
     fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
-    struct fs_error err = {{0}};
-    assert_int_equal(sim_session_finish_print(r.s, &err), 0);
+    fault_rig_check_completed(&r, path, 1);
 
     const struct fs_fault_record *rec =
         fault_rig_record(&r, "heater_generic chamber", "sensor_open");
@@ -76,13 +74,6 @@ static void test_chamber_failure_is_disabled_and_the_print_completes(void **stat
     assert_true(target == 0.0);
     assert_true(sim_world_heater_drive(r.w, fault_rig_plant_heater(&r, "heater_generic chamber"))
                 == 0.0);
-    cJSON *rep = sim_session_report(r.s);
-    const cJSON *pos = cJSON_GetObjectItem(rep, "toolhead_position");
-    for (int i = 0; i < 3; i++)
-        assert_true(fabs(cJSON_GetArrayItem(pos, i)->valuedouble - expect.toolhead[i]) < 1e-6);
-    assert_true(fabs(cJSON_GetObjectItem(rep, "extruded_mm")->valuedouble -
-                     expect.net_extrusion) < 0.01);
-    cJSON_Delete(rep);
     fault_rig_close(&r);
 }
 

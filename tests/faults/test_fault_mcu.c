@@ -42,8 +42,7 @@ static void cut_toolboard(void *arg)
 static void toolboard_link_cut(double cut_s, const char *must_kind, uint64_t seed)
 {
     char path[512];
-    struct gcode_expect expect;
-    fault_rig_expect(fault_rig_gcode(GCODE, path, sizeof(path)), &expect);
+    fault_rig_gcode(GCODE, path, sizeof(path));
     struct fault_rig r;
     fault_rig_open(&r, "[mcu toolboard]\non_fault: pause\n", seed);
     fault_rig_start_print(&r, path);
@@ -100,18 +99,7 @@ static void toolboard_link_cut(double cut_s, const char *must_kind, uint64_t see
     fault_rig_line(&r, "MCU_RECONNECT MCU=toolboard");
     fault_rig_line(&r, "RESUME");
     fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
-    struct fs_error ferr = {{0}};
-    assert_int_equal(sim_session_finish_print(r.s, &ferr), 0);
-    cJSON *rep = sim_session_report(r.s);
-    const cJSON *pos = cJSON_GetObjectItem(rep, "toolhead_position");
-    for (int i = 0; i < 3; i++)
-        if (fabs(cJSON_GetArrayItem(pos, i)->valuedouble - expect.toolhead[i]) > 1e-6)
-            fail_msg("axis %d ends at %.6f, the file commands %.6f", i,
-                     cJSON_GetArrayItem(pos, i)->valuedouble, expect.toolhead[i]);
-    cJSON_Delete(rep);
-    fault_rig_plant_position(&r, plant);
-    for (int i = 0; i < 3; i++)
-        assert_true(fabs(plant[i] - expect.toolhead[i]) < 0.02);
+    fault_rig_check_completed(&r, path, 0);
     assert_true(fault_rig_journal_count(&r, "mcu toolboard", kind, NULL, 0, NULL, 0) >= 1);
     fault_rig_close(&r);
 }

@@ -38,27 +38,6 @@ static void overheat_x(void *arg)
     plant_tmc2209_set_conditions(sim_printer_driver(r->plant, "stepper_x"), PLANT_TMC_OT);
 }
 
-static void check_final_position(struct fault_rig *r, const char *path)
-{
-    struct gcode_expect expect;
-    fault_rig_expect(path, &expect);
-    struct fs_error err = {{0}};
-    assert_int_equal(sim_session_finish_print(r->s, &err), 0);
-    cJSON *rep = sim_session_report(r->s);
-    const cJSON *pos = cJSON_GetObjectItem(rep, "toolhead_position");
-    for (int i = 0; i < 3; i++)
-        if (fabs(cJSON_GetArrayItem(pos, i)->valuedouble - expect.toolhead[i]) > 1e-6)
-            fail_msg("axis %d ends at %.6f, the file commands %.6f", i,
-                     cJSON_GetArrayItem(pos, i)->valuedouble, expect.toolhead[i]);
-    cJSON_Delete(rep);
-    double plant[4];
-    fault_rig_plant_position(r, plant);
-    for (int i = 0; i < 3; i++)
-        if (fabs(plant[i] - expect.toolhead[i]) > 0.02)
-            fail_msg("the plant's axis %d ends at %.4f, the file commands %.4f", i, plant[i],
-                     expect.toolhead[i]);
-}
-
 static void test_driver_error_on_x_halts_and_unhomes_only_x(void **state)
 {
     (void)state;
@@ -104,7 +83,7 @@ static void test_driver_error_on_x_halts_and_unhomes_only_x(void **state)
     assert_string_equal(th.homed, "xyz");
     fault_rig_line(&r, "RESUME");
     fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
-    check_final_position(&r, path);
+    fault_rig_check_completed(&r, path, 0);
     assert_true(fault_rig_journal_count(&r, "tmc2209 stepper_x", "driver_error", NULL, 0, NULL,
                                         0) >= 1);
     fault_rig_close(&r);
@@ -156,7 +135,7 @@ static void test_runout_pauses_and_a_reload_completes_the_print(void **state)
     fault_rig_line(&r, "FAULT_CLEAR SOURCE=\"filament_switch_sensor runout\"");
     fault_rig_line(&r, "RESUME");
     fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
-    check_final_position(&r, path);
+    fault_rig_check_completed(&r, path, 0);
     fault_rig_close(&r);
 }
 
