@@ -649,6 +649,7 @@ out:
     }
     if (trace && fclose(trace) != 0 && rc == 0)
         rc = fs_error_set(err, "demo: cannot write %s", opt->trace_path);
+    /* FAILSOFT_DEMO_KEEP=1 keeps the folder (the journal, its capsules). */
     if (d.dir[0] && !getenv("FAILSOFT_DEMO_KEEP"))
         nftw(d.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     return rc;
