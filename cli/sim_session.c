@@ -237,9 +237,8 @@ static int printer_stopped(const struct sim_session *s)
  * Returns 0 when there is nothing left to do before `until`. */
 static int session_turn(struct sim_session *s, double until)
 {
-    struct fs_faults *faults = s->printer.faults;
-    if (faults && fs_faults_has_work(faults)) {
-        fs_faults_run_deferred(faults);
+    if (fs_printer_has_deferred(&s->printer)) {
+        fs_printer_run_deferred(&s->printer);
         return 1;
     }
     struct fs_job *job = s->printer.job;
@@ -261,13 +260,12 @@ static int session_turn(struct sim_session *s, double until)
     return 1;
 }
 
-/* Fault work left when the loop ends (a shutdown stops the loop, but its
- * journal line and capsule are written from here). */
+/* Deferred work left when the loop ends (a shutdown stops the loop, but
+ * its journal line and capsule are written from here). */
 static void drain_fault_work(struct sim_session *s)
 {
-    struct fs_faults *faults = s->printer.faults;
-    while (faults && fs_faults_has_work(faults))
-        fs_faults_run_deferred(faults);
+    if (s->printer.gcode && fs_printer_has_deferred(&s->printer))
+        fs_printer_run_deferred(&s->printer);
 }
 
 int sim_session_run(struct sim_session *s, double until, sim_session_stop_fn stop, void *arg,

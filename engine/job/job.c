@@ -459,6 +459,10 @@ int fs_job_run(struct fs_job *job, int max_lines)
             fs_gcode_respond_error(job->gcode, "%s", err.msg);
         else if (job->state == FS_JOB_PRINTING)
             fs_job_journal_after_line(job);
+        /* Work found by a timer during the line (a fault's pause, a
+         * sensor's macro) goes before the next line. */
+        if (fs_printer_has_deferred(job->printer))
+            break;
     }
     return ran;
 }

@@ -21,7 +21,8 @@
  * fs_job_run(job, max_lines) again and again. Each call runs at most
  * max_lines lines of the file through fs_gcode_run_line (source
  * "name.gcode:LINE"), and returns early when the job leaves the printing
- * state (paused, complete, cancelled, error). A line may block inside its
+ * state (paused, complete, cancelled, error) or when the printer has
+ * deferred work (fs_printer_has_deferred) for the program loop. A line may block inside its
  * handler (a full move queue waits through fs_reactor_wait_for), which is
  * why fs_job_run must be called from the main loop and never from a timer
  * callback. Between calls the main loop lets the reactor run
@@ -258,9 +259,9 @@ void fs_job_interrupt(struct fs_job *job, const char *reason);
  * = head, and "shutdown_read_back" saying what was read (unread: the
  * steppers whose MCU did not answer, "" when all did; their position is
  * the plan's). When no recent line passes through head, the journal's line
- * stays and only head_position changes. M112 in the file is never the line
- * to run again. fs_job_needs_shutdown_fix says whether there is such a
- * journal to correct (once per shutdown). */
+ * stays and only head_position changes; so it does after M112 in the file
+ * (rewinding before it would run it again). fs_job_needs_shutdown_fix says
+ * whether there is such a journal to correct (once per shutdown). */
 int fs_job_needs_shutdown_fix(const struct fs_job *job);
 int fs_job_correct_after_shutdown(struct fs_job *job, const double head[4], const char *unread,
                                   struct fs_error *err);

@@ -3,7 +3,7 @@
 #include "printer/printer.h"
 
 #include <stdio.h>  /* snprintf */
-#include <string.h> /* memset, strcmp */
+#include <string.h> /* memset, memmove, strcmp */
 
 #include "core/error.h"        /* fs_error_set */
 #include "core/log.h"          /* fs_log */
@@ -118,6 +118,41 @@ int fs_printer_init(struct fs_printer *p, struct fs_reactor *reactor,
     if (fs_printer_modules_init(p, err) < 0)
         return -1;
     return fs_config_check_unused(cfg, err);
+}
+
+int fs_printer_queue_script(struct fs_printer *p, const char *script, const char *source)
+{
+    if (p->script_count == FS_PRINTER_SCRIPTS_MAX) {
+        fs_log(p->log, FS_LOG_WARN, "%s: dropped, %d scripts already wait", source,
+               FS_PRINTER_SCRIPTS_MAX);
+        return -1;
+    }
+    struct fs_printer_script *q = &p->scripts[p->script_count++];
+    q->script = script;
+    snprintf(q->source, sizeof(q->source), "%s", source);
+    return 0;
+}
+
+int fs_printer_has_deferred(const struct fs_printer *p)
+{
+    return p->script_count > 0 || (p->faults && fs_faults_has_work(p->faults));
+}
+
+void fs_printer_run_deferred(struct fs_printer *p)
+{
+    /* Fault work first: a pause must park before a macro moves the head. */
+    while (p->faults && fs_faults_has_work(p->faults))
+        fs_faults_run_deferred(p->faults);
+    while (p->script_count > 0 && p->gcode) {
+        struct fs_printer_script q = p->scripts[0];
+        memmove(&p->scripts[0], &p->scripts[1],
+                (size_t)(--p->script_count) * sizeof(p->scripts[0]));
+        struct fs_error err;
+        if (fs_gcode_run_script(p->gcode, q.script, q.source, &err) < 0)
+            fs_gcode_respond_error(p->gcode, "%s", err.msg);
+        while (p->faults && fs_faults_has_work(p->faults))
+            fs_faults_run_deferred(p->faults);
+    }
 }
 
 void fs_printer_shutdown(struct fs_printer *p, const char *reason)

@@ -38,6 +38,9 @@ struct fs_fault_source;
 struct fs_mcu_output;
 
 #define FS_PRINTER_MAX_MCUS 8
+/* Scripts waiting for the program loop (fs_printer_queue_script). */
+#define FS_PRINTER_SCRIPTS_MAX 8
+#define FS_PRINTER_SCRIPT_SOURCE_MAX 96
 
 /* RESTART and FIRMWARE_RESTART cannot rebuild the printer from inside their
  * own handler (it belongs to the printer being torn down): the handler
@@ -93,6 +96,13 @@ struct fs_printer {
     /* [fault_policy] power_relay_pin: on from configure, off by the MCU's own
      * shutdown (its default), so every shutdown cuts the heaters' supply. */
     struct fs_mcu_output *power_relay;
+    /* Scripts queued by timers and receive paths (runout_gcode), run by the
+     * program loop through fs_printer_run_deferred. */
+    struct fs_printer_script {
+        const char *script; /* owned by the configuration */
+        char source[FS_PRINTER_SCRIPT_SOURCE_MAX];
+    } scripts[FS_PRINTER_SCRIPTS_MAX];
+    int script_count;
     /* Set once the printer shut down (Klipper's behaviour until the fault
      * module routes faults through policies). */
     int is_shutdown;
@@ -123,6 +133,17 @@ void fs_printer_free(struct fs_printer *p);
 /* Everything off on every MCU (emergency_stop), heaters off, the job in
  * its error state; the reason is kept for reports. Safe from timers. */
 void fs_printer_shutdown(struct fs_printer *p, const char *reason);
+
+/* Work that must not run where it is found (a timer callback, an MCU's
+ * receive path: nothing may wait there) but in the program loop between
+ * turns: the fault module's deferred actions, then queued scripts.
+ * fs_printer_queue_script keeps the pointer (a configuration string) and
+ * copies source; -1 when the queue is full (the script is dropped and
+ * logged). The program loop calls fs_printer_run_deferred whenever
+ * fs_printer_has_deferred says so, before the next file line. */
+int fs_printer_queue_script(struct fs_printer *p, const char *script, const char *source);
+int fs_printer_has_deferred(const struct fs_printer *p);
+void fs_printer_run_deferred(struct fs_printer *p);
 
 /* The stepsync of an MCU that drives steppers (made on first use). */
 struct fs_stepsync *fs_printer_stepsync(struct fs_printer *p, struct fs_mcu *mcu,

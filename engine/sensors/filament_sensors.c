@@ -41,21 +41,24 @@ int fs_filament_sensor_is_printing(const struct fs_filament_sensor *fsn)
     return fsn->printer->job && fs_job_state(fsn->printer->job) == FS_JOB_PRINTING;
 }
 
+/* The delay is over: the script goes to the program loop, since a script
+ * may wait (M400, M109) and a timer must not. */
 static double run_pending_gcode(struct fs_timer *t, double eventtime)
 {
     (void)eventtime;
     struct fs_filament_sensor *fsn = t->arg;
     const char *script = fsn->pending_gcode;
     fsn->pending_gcode = NULL;
-    struct fs_error err;
-    if (script && fs_gcode_run_script(fsn->printer->gcode, script, fsn->pending_source, &err) < 0)
-        fs_log(fsn->printer->log, FS_LOG_WARN, "%s: %s: %s", fsn->source_name,
-               fsn->pending_source, err.msg);
+    char source[FS_PRINTER_SCRIPT_SOURCE_MAX];
+    snprintf(source, sizeof(source), "%s %s", fsn->source_name, fsn->pending_source);
+    if (script)
+        fs_printer_queue_script(fsn->printer, script, source);
     return FS_NEVER;
 }
 
-/* The scripts run from their own timer: the switch report that leads to
- * them arrives in the MCU's receive path, where G-code must not run. */
+/* The switch report that leads to a script arrives in the MCU's receive
+ * path, where G-code must not run: a timer waits out the delay, then the
+ * program loop runs it. */
 static void queue_gcode(struct fs_filament_sensor *fsn, const char *script, const char *what,
                         double delay_s)
 {

@@ -147,9 +147,8 @@ static void run_until(struct rig *r, double until)
 {
     struct fs_reactor *reactor = &sim_session_host(r->s)->reactor;
     while (!printer(r)->is_shutdown && now_s(r) < until) {
-        struct fs_faults *faults = printer(r)->faults;
-        if (faults && fs_faults_has_work(faults)) {
-            fs_faults_run_deferred(faults);
+        if (fs_printer_has_deferred(printer(r))) {
+            fs_printer_run_deferred(printer(r));
             continue;
         }
         if (fs_job_has_work(printer(r)->job)) {
@@ -331,7 +330,9 @@ static void test_without_pause_on_runout_the_macro_runs_and_the_print_goes_on(vo
     /* Long enough for the motion sensor to notice too. */
     run_until(&r, now_s(&r) + 15.0);
     assert_int_equal(fault_count(&r), 0);
-    assert_int_equal(fs_job_state(printer(&r)->job), FS_JOB_PRINTING);
+    /* The print went on (this short file may have ended by now). */
+    enum fs_job_state st = fs_job_state(printer(&r)->job);
+    assert_true(st == FS_JOB_PRINTING || st == FS_JOB_COMPLETE);
     assert_non_null(strstr(r.out, "runout macro ran"));
     assert_non_null(strstr(r.out, "filament_switch_sensor runout: no filament"));
     rig_close(&r);
