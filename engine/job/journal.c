@@ -274,17 +274,12 @@ static void replace_item(cJSON *obj, const char *key, cJSON *item)
 }
 
 /* The line the motors stopped in, from the checkpoints; NULL when none of
- * the recent lines passes there, or when it is the line that stopped the
- * print (M112 in the file must not run again). */
+ * the recent lines passes there. */
 static const struct fs_job_checkpoint *stopped_line(const struct fs_job *job,
                                                     const double head[4])
 {
-    const struct fs_job_checkpoints *c = &job->checkpoints;
     int i = fs_job_find_stopped_line(job, head);
-    int newest = (c->next - 1 + FS_JOB_CHECKPOINTS) % FS_JOB_CHECKPOINTS;
-    if (i < 0 || (i == newest && job->journal.shutdown_in_line))
-        return NULL;
-    return &c->ring[i];
+    return i < 0 ? NULL : &job->checkpoints.ring[i];
 }
 
 static int correct_journal(struct fs_job *job, cJSON *j, const double head[4],
@@ -301,7 +296,10 @@ static int correct_journal(struct fs_job *job, cJSON *j, const double head[4],
         return fs_error_set(err, "journal: not the one the shutdown wrote; left as it is");
     double journal_line = line->valuedouble;
     const struct fs_job_checkpoint *cp = stopped_line(job, head);
-    if (cp) {
+    /* M112 in the file asked for the stop there: going back to a line
+     * before it would run it again and stop the recovery the same way. */
+    int rewind = cp && !job->journal.shutdown_in_line;
+    if (rewind) {
         replace_item(f, "position", cJSON_CreateNumber((double)cp->pos));
         replace_item(f, "line", cJSON_CreateNumber((double)cp->line));
         cJSON_DeleteItemFromObjectCaseSensitive(j, "gcode_state");
@@ -314,15 +312,18 @@ static int correct_journal(struct fs_job *job, cJSON *j, const double head[4],
         cJSON_AddStringToObject(rb, "not_read", unread);
         cJSON_AddNumberToObject(rb, "journal_line", journal_line);
         cJSON_AddNumberToObject(rb, "stopped_in_line", cp ? (double)cp->line + 1 : -1.0);
+        cJSON_AddBoolToObject(rb, "rewound", rewind);
         replace_item(j, "shutdown_read_back", rb);
     }
-    if (cp)
+    if (rewind)
         fs_gcode_respond_info(job->gcode, "shutdown: the motors stopped in %s:%ld (head Z "
                               "%.3f); the journal continues from there", job->file.name,
                               cp->line + 1, head[2]);
     else
-        fs_gcode_respond_info(job->gcode, "shutdown: the head stopped at Z %.3f, past the "
-                              "journal's line; the journal keeps its line", head[2]);
+        fs_gcode_respond_info(job->gcode, "shutdown: the head stopped at Z %.3f; the journal "
+                              "keeps its line (%s)", head[2],
+                              cp ? "the file's own M112 is not run again"
+                                 : "no recent line passes there");
     if (unread[0])
         fs_gcode_respond_error(job->gcode, "shutdown: not read back, the plan's position is "
                                "kept for: %s", unread);

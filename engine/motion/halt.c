@@ -227,16 +227,27 @@ int fs_toolhead_read_back(struct fs_toolhead *th, struct fs_toolhead_readback *o
     struct fs_kinematics *kin = fs_toolhead_kinematics(th);
     int rc = 0;
     memset(out, 0, sizeof(*out));
+    /* MCUs that did not answer once: asking them again for their other
+     * steppers would only wait for the timeout again. */
+    struct fs_mcu *silent[FS_TOOLHEAD_STEPPERS_MAX];
+    int silent_count = 0;
     for (int i = 0; i < fs_toolhead_stepper_count(th); i++) {
         struct fs_stepper *s = fs_toolhead_stepper_at(th, i);
         struct fs_mcu *m = fs_stepper_mcu(s);
         int64_t steps;
         struct fs_error one;
-        /* A lost MCU cannot answer: asking would only wait for the timeout. */
-        if (fs_mcu_is_lost(m))
+        int asked_before = 0;
+        for (int k = 0; k < silent_count; k++)
+            asked_before |= silent[k] == m;
+        if (fs_mcu_is_lost(m)) {
             fs_error_set(&one, "mcu '%s' is lost", fs_mcu_name(m));
-        else if (fs_stepper_sync_after_stop(s, &steps, &one) == 0)
+        } else if (asked_before) {
+            fs_error_set(&one, "mcu '%s' did not answer", fs_mcu_name(m));
+        } else if (fs_stepper_sync_after_stop(s, &steps, &one) == 0) {
             continue;
+        } else if (silent_count < FS_TOOLHEAD_STEPPERS_MAX) {
+            silent[silent_count++] = m;
+        }
         /* Nothing to read it from: keep the plan's idea of it, but do not
          * trust the axes it drives. */
         fs_stepper_forget_unsent(s);
