@@ -82,6 +82,7 @@ struct fs_heater {
     double bad_run_worst;           /* its reading furthest from sane, 0..1 */
     enum reading_class bad_run_class;
     enum reading_class reading_class; /* the latest reading's */
+    double sane_c;                     /* the latest good reading, NAN before one */
     double latest_value;            /* the latest reading, 0..1 */
     double guard_trip_time;         /* print time of the last trip, 0: none */
     double guard_trip_value;
@@ -318,6 +319,7 @@ static int check_reading(struct fs_heater *h, double dt, double value)
     enum reading_class c = classify(h, value);
     h->reading_class = c;
     if (c == READING_GOOD) {
+        h->sane_c = reading_c(h, value);
         if (h->bad_run_s > 0.0 && !h->sensor_raised)
             fs_fault_raise(h->src, FS_FAULT_SENSOR_GLITCH,
                            "%s: %s for %.1f s (worst reading %.1f C, ADC %.4f), under the "
@@ -667,6 +669,7 @@ struct fs_heater *fs_heater_new(struct fs_reactor *reactor, const struct fs_logg
     h->reactor = reactor;
     h->log = log;
     h->temp_c = NAN;
+    h->sane_c = NAN;
     sensor_limits(h);
 
     struct fs_mcu_adc_params ap;
@@ -770,9 +773,20 @@ int fs_heater_set_target(struct fs_heater *h, double target_c, struct fs_error *
     return 0;
 }
 
+/* While a run of bad readings is still within its tolerance, the block's
+ * temperature is the latest good reading: a broken wire reads -138 C but
+ * the nozzle has not cooled, and calling that a cold extrusion would raise
+ * a second fault for the sensor's. Once the sensor's fault is raised the
+ * heater is off and nothing extrudes. */
 int fs_heater_can_extrude(const struct fs_heater *h)
 {
-    return !isnan(h->temp_c) && h->temp_c >= h->p.min_extrude_temp_c;
+    double temp = h->temp_c;
+    if (h->reading_class != READING_GOOD) {
+        if (h->sensor_raised || h->fault)
+            return 0;
+        temp = h->sane_c;
+    }
+    return !isnan(temp) && temp >= h->p.min_extrude_temp_c;
 }
 
 double fs_heater_min_extrude_temp(const struct fs_heater *h) { return h->p.min_extrude_temp_c; }
