@@ -267,8 +267,9 @@ int fs_job_fault_pause(struct fs_job *job, const struct fs_job_park *park, struc
 /* ---- the pause after a halt ---- */
 
 /* Whether p lies on the straight path from a to b (X Y Z within tol_mm,
- * E within the travel's span give or take FS_JOB_HALT_MATCH_E_MM): the
- * moves of one line, seen from where the motors stopped. */
+ * E within the travel's span give or take FS_JOB_HALT_MATCH_E_MM, unless
+ * p's E is unknown: NAN): the moves of one line, seen from where the
+ * motors stopped. */
 static int on_segment(const double a[4], const double b[4], const double p[4], double tol_mm)
 {
     double d[3], w[3], dd = 0.0, wd = 0.0;
@@ -286,7 +287,7 @@ static int on_segment(const double a[4], const double b[4], const double p[4], d
     }
     double e_lo = fmin(a[3], b[3]) - FS_JOB_HALT_MATCH_E_MM;
     double e_hi = fmax(a[3], b[3]) + FS_JOB_HALT_MATCH_E_MM;
-    return dist2 <= tol_mm * tol_mm && p[3] >= e_lo && p[3] <= e_hi;
+    return dist2 <= tol_mm * tol_mm && (isnan(p[3]) || (p[3] >= e_lo && p[3] <= e_hi));
 }
 
 /* The newest line whose moves pass through where the motors stopped; -1

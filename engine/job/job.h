@@ -258,13 +258,14 @@ void fs_job_interrupt(struct fs_job *job, const char *reason);
  * and number of that line, the G-code state from before it, head_position
  * = head, and "shutdown_read_back" saying what was read (unread: the
  * steppers whose MCU did not answer, "" when all did; their position is
- * the plan's). When no recent line passes through head, the journal's line
+ * the plan's; e_known 0: the extruder's was not read, and X Y Z alone
+ * find the line). When no recent line passes through head, the journal's line
  * stays and only head_position changes; so it does after M112 in the file
  * (rewinding before it would run it again). fs_job_needs_shutdown_fix says
  * whether there is such a journal to correct (once per shutdown). */
 int fs_job_needs_shutdown_fix(const struct fs_job *job);
-int fs_job_correct_after_shutdown(struct fs_job *job, const double head[4], const char *unread,
-                                  struct fs_error *err);
+int fs_job_correct_after_shutdown(struct fs_job *job, const double head[4], int e_known,
+                                  const char *unread, struct fs_error *err);
 /* JOB_RECOVER: continues the print the journal describes, after a restart.
  * The person first homes X and Y and gives Z (G28, or SET_KINEMATIC_POSITION
  * Z=<the journal's head_z> when homing Z would hit the print). Refused when

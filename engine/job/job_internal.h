@@ -174,7 +174,8 @@ int fs_job_return_head(struct fs_job *job, const double pos[3], double travel_z,
 double fs_job_z_max(const struct fs_job *job);
 
 /* The newest checkpoint (index into the ring) whose line's path passes
- * through stopped (fault_pause.c); -1 when none does. */
+ * through stopped (fault_pause.c); -1 when none does. stopped[3] NAN: E
+ * unknown, X Y Z alone decide. */
 int fs_job_find_stopped_line(const struct fs_job *job, const double stopped[4]);
 
 /* The journal (journal.c). */

@@ -276,13 +276,14 @@ static void replace_item(cJSON *obj, const char *key, cJSON *item)
 /* The line the motors stopped in, from the checkpoints; NULL when none of
  * the recent lines passes there. */
 static const struct fs_job_checkpoint *stopped_line(const struct fs_job *job,
-                                                    const double head[4])
+                                                    const double head[4], int e_known)
 {
-    int i = fs_job_find_stopped_line(job, head);
+    double where[4] = {head[0], head[1], head[2], e_known ? head[3] : NAN};
+    int i = fs_job_find_stopped_line(job, where);
     return i < 0 ? NULL : &job->checkpoints.ring[i];
 }
 
-static int correct_journal(struct fs_job *job, cJSON *j, const double head[4],
+static int correct_journal(struct fs_job *job, cJSON *j, const double head[4], int e_known,
                            const char *unread, struct fs_error *err)
 {
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "state");
@@ -295,7 +296,7 @@ static int correct_journal(struct fs_job *job, cJSON *j, const double head[4],
         !cJSON_IsNumber(line))
         return fs_error_set(err, "journal: not the one the shutdown wrote; left as it is");
     double journal_line = line->valuedouble;
-    const struct fs_job_checkpoint *cp = stopped_line(job, head);
+    const struct fs_job_checkpoint *cp = stopped_line(job, head, e_known);
     /* M112 in the file asked for the stop there: going back to a line
      * before it would run it again and stop the recovery the same way. */
     int rewind = cp && !job->journal.shutdown_in_line;
@@ -330,8 +331,8 @@ static int correct_journal(struct fs_job *job, cJSON *j, const double head[4],
     return 0;
 }
 
-int fs_job_correct_after_shutdown(struct fs_job *job, const double head[4], const char *unread,
-                                  struct fs_error *err)
+int fs_job_correct_after_shutdown(struct fs_job *job, const double head[4], int e_known,
+                                  const char *unread, struct fs_error *err)
 {
     if (!fs_job_needs_shutdown_fix(job))
         return 0;
@@ -345,7 +346,7 @@ int fs_job_correct_after_shutdown(struct fs_job *job, const double head[4], cons
     free(text);
     if (!j)
         return fs_error_set(err, "%s: not valid JSON", path);
-    int rc = correct_journal(job, j, head, unread ? unread : "", err);
+    int rc = correct_journal(job, j, head, e_known, unread ? unread : "", err);
     char *out = rc == 0 ? cJSON_Print(j) : NULL;
     cJSON_Delete(j);
     if (rc < 0)

@@ -253,6 +253,8 @@ int fs_toolhead_read_back(struct fs_toolhead *th, struct fs_toolhead_readback *o
         fs_stepper_forget_unsent(s);
         if (i < 3)
             out->lost_axes |= axes_of_rail(kin, i);
+        else
+            out->e_lost = 1;
         note_unread(out, fs_stepper_name(s), one.msg);
         if (rc == 0)
             rc = fs_error_set(err, "position of %s not read back (%s)", fs_stepper_name(s),

@@ -59,6 +59,7 @@ int fs_toolhead_halt_finish(struct fs_toolhead *th, unsigned untrusted_axes,
 struct fs_toolhead_readback {
     double pos[4];
     unsigned lost_axes;                 /* bit X=1 Y=2 Z=4 */
+    int e_lost;                         /* the extruder's stepper was not read */
     int unread_count;                   /* steppers not read back */
     char unread[FS_TOOLHEAD_UNREAD_MAX]; /* "stepper_z (mcu 'b' is lost); ..." */
 };

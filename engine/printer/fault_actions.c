@@ -112,7 +112,7 @@ static int act_finish_shutdown(void *arg, struct fs_error *err)
     int rc = fs_toolhead_shutdown_read_back(p->toolhead, &rb, &read_err);
     /* The journal is corrected even when an MCU did not answer: it then
      * names the steppers whose position is the plan's. */
-    if (fs_job_correct_after_shutdown(p->job, rb.pos, rb.unread, err) < 0)
+    if (fs_job_correct_after_shutdown(p->job, rb.pos, !rb.e_lost, rb.unread, err) < 0)
         return -1;
     if (rc < 0) {
         *err = read_err;

@@ -27,6 +27,7 @@
 #include "motion/toolhead.h" /* fs_toolhead_* */
 #include "printer/printer.h" /* struct fs_printer */
 #include "sim_host.h"        /* struct sim_host */
+#include "sim_inject.h"      /* sim_inject_mcu */
 #include "sim_printer.h"     /* sim_printer_position */
 #include "sim_session.h"     /* sim_session_* */
 
@@ -70,18 +71,30 @@ static void must_run(struct rig *r, const char *line)
         fail_msg("%s: %s", line, err.msg);
 }
 
-static void rig_open(struct rig *r)
+/* extra: sections added to the demo printer's configuration (NULL: none). */
+static void rig_open_with(struct rig *r, const char *extra)
 {
     struct fs_error err = {{0}};
     memset(r, 0, sizeof(*r));
     snprintf(r->dir, sizeof(r->dir), "/tmp/failsoft-shutdown-XXXXXX");
     assert_non_null(mkdtemp(r->dir));
-    r->s = sim_session_open(CONFIG, 11, NULL, &err);
+    char config[128];
+    snprintf(config, sizeof(config), "%s", CONFIG);
+    if (extra) {
+        snprintf(config, sizeof(config), "%s/printer.cfg", r->dir);
+        FILE *f = fopen(config, "w");
+        assert_non_null(f);
+        fprintf(f, "[include %s]\n\n%s", CONFIG, extra);
+        fclose(f);
+    }
+    r->s = sim_session_open(config, 11, NULL, &err);
     if (!r->s)
         fail_msg("%s", err.msg);
     fs_gcode_set_output(printer(r)->gcode, capture, r);
     assert_int_equal(fs_job_set_journal_dir(printer(r)->job, r->dir), 0);
 }
+
+static void rig_open(struct rig *r) { rig_open_with(r, NULL); }
 
 static void rig_close(struct rig *r)
 {
@@ -293,11 +306,66 @@ static void test_m112_in_the_file_is_not_run_again(void **state)
     rig_close(&r);
 }
 
+/* The toolboard (the extruder's stepper) goes silent mid-print and its
+ * policy is shutdown: the main board's motors are read back, the
+ * toolboard's cannot be, and the journal says so; X Y Z alone find the line
+ * the motors stopped in, and the recovery prints to the file's end. */
+static void test_silent_board_keeps_the_plan_for_its_steppers(void **state)
+{
+    (void)state;
+    struct gcode_expect expect;
+    const double home[3] = {0, 0, 0};
+    assert_int_equal(gcode_expect_file(GCODE, home, &expect), 0);
+    struct rig r;
+    rig_open_with(&r, "[mcu toolboard]\non_fault: shutdown\n");
+    struct fs_error err = {{0}};
+    assert_int_equal(sim_session_start_print(r.s, GCODE, NULL, &err), 0);
+    run_until(&r, now_s(&r) + STOP_AFTER_S);
+    assert_int_equal(fs_job_state(printer(&r)->job), FS_JOB_PRINTING);
+    struct sim_mcu_fault cut = {.kind = SIM_MCU_LINK_CUT, .duration_ns = (int64_t)10e9};
+    if (sim_inject_mcu(sim_session_host(r.s)->world, "toolboard", &cut, &err) < 0)
+        fail_msg("%s", err.msg);
+    r.out[0] = '\0';
+    run_until(&r, now_s(&r) + 30);
+    assert_true(printer(&r)->is_shutdown);
+    double stopped[4];
+    plant(&r, stopped);
+    cJSON *j = read_journal(&r);
+    const cJSON *rb = cJSON_GetObjectItem(j, "shutdown_read_back");
+    const char *not_read = cJSON_GetObjectItem(rb, "not_read")->valuestring;
+    print_message("not read back: %s\nconsole: %s", not_read, r.out);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(rb, "motors_read")));
+    assert_non_null(strstr(not_read, "toolboard"));
+    assert_null(strstr(not_read, "stepper_"));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(rb, "rewound")));
+    assert_non_null(strstr(r.out, "not read back, the plan's position is kept for"));
+    double head[3];
+    for (int i = 0; i < 3; i++)
+        head[i] = number_at(j, "head_position", i);
+    for (int i = 0; i < 3; i++)
+        if (fabs(head[i] - stopped[i]) > (i == 2 ? Z_STEP : XY_STEP) + 1e-9)
+            fail_msg("journal head axis %d %.4f, the plant stopped at %.4f", i, head[i],
+                     stopped[i]);
+    cJSON_Delete(j);
+
+    /* The link back, then the restart and the recovery. */
+    fs_reactor_pause(&sim_session_host(r.s)->reactor, now_s(&r) + 12);
+    recover(&r, head[2]);
+    double pos[4];
+    fs_toolhead_get_position(printer(&r)->toolhead, pos);
+    for (int i = 0; i < 3; i++)
+        if (fabs(pos[i] - expect.toolhead[i]) > 1e-6)
+            fail_msg("axis %d ends at %.6f, the file commands %.6f", i, pos[i],
+                     expect.toolhead[i]);
+    rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_m112_mid_print_journals_where_the_motors_stopped),
         cmocka_unit_test(test_m112_in_the_file_is_not_run_again),
+        cmocka_unit_test(test_silent_board_keeps_the_plan_for_its_steppers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
