@@ -48,7 +48,7 @@ int fs_toolhead_halt_finish(struct fs_toolhead *th, unsigned untrusted_axes,
                             struct fs_error *err);
 
 /* Where the motors are, read back from their MCUs (stepper_get_position,
- * which the firmware answers also when shut down): the head's X Y Z
+ * which failsoft's firmware answers also when shut down): the head's X Y Z
  * through the kinematics and E from the extruder's stepper. Every stepper
  * read back starts a fresh plan from its real position. A stepper whose
  * MCU is lost or does not answer keeps the plan's position (every step
@@ -70,7 +70,10 @@ int fs_toolhead_read_back(struct fs_toolhead *th, struct fs_toolhead_readback *o
  * dropped and nothing more is sent, the motors' positions are read back as
  * fs_toolhead_read_back does, and the toolhead's position becomes theirs.
  * Motion stays refused through the motion check (the printer is shut
- * down). Main loop: it waits for the MCUs' answers. */
+ * down). Main loop: it waits for the MCUs' answers. Klipper's own firmware
+ * does not answer stepper_get_position once shut down (the command lacks
+ * its in-shutdown flag there): each such MCU costs one query timeout and
+ * its steppers keep the plan's position, named in unread. */
 int fs_toolhead_shutdown_read_back(struct fs_toolhead *th, struct fs_toolhead_readback *out,
                                    struct fs_error *err);
 
