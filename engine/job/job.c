@@ -15,6 +15,7 @@
 #include "core/error.h"     /* fs_error_set */
 #include "core/log.h"       /* fs_log */
 #include "core/reactor.h"   /* fs_reactor_now */
+#include "fault/fault.h"      /* fs_faults_note_command */
 #include "gcode/gcode.h"    /* fs_gcode_run_line, fs_gcode_register */
 #include "job/job_deps.h"   /* fs_toolhead_wait_moves */
 #include "motion/halt.h"     /* fs_toolhead_is_halted */
@@ -444,6 +445,7 @@ int fs_job_run(struct fs_job *job, int max_lines)
         }
         ran++;
         snprintf(source, sizeof(source), "%s:%ld", job->file.name, job->file.line);
+        fs_faults_note_command(job->printer->faults, fs_job_now(job), line);
         job->in_runner = 1;
         int rc = fs_gcode_run_line(job->gcode, line, source, &err);
         job->in_runner = 0;

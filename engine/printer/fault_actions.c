@@ -414,8 +414,27 @@ int fs_printer_faults_init(struct fs_printer *p, struct fs_error *err)
     return fs_faults_register_gcode(p->faults, p->gcode, err);
 }
 
+/* The capsule's positions: where the toolhead was told to be, a few
+ * times a second (samples and commands are noted where they happen). */
+#define POSITION_NOTE_PERIOD_S 0.25
+
+static double note_position(struct fs_timer *t, double eventtime)
+{
+    struct fs_printer *p = t->arg;
+    if (p->toolhead && p->faults) {
+        double pos[4];
+        fs_toolhead_get_position(p->toolhead, pos);
+        fs_faults_note_position(p->faults, eventtime, pos);
+    }
+    return eventtime + POSITION_NOTE_PERIOD_S;
+}
+
 int fs_printer_faults_connect(struct fs_printer *p, struct fs_error *err)
 {
+    fs_timer_init(&p->position_timer, note_position, p);
+    if (p->toolhead && fs_reactor_timer_set(p->reactor, &p->position_timer,
+                                            fs_reactor_now(p->reactor)) == 0)
+        p->position_timer_armed = 1;
     if (add_mcu_sources(p, err) < 0)
         return -1;
     if (p->job) {
@@ -429,6 +448,9 @@ int fs_printer_faults_connect(struct fs_printer *p, struct fs_error *err)
 
 void fs_printer_faults_free(struct fs_printer *p)
 {
+    if (p->position_timer_armed)
+        fs_reactor_timer_cancel(p->reactor, &p->position_timer);
+    p->position_timer_armed = 0;
     fs_mcu_output_free(p->power_relay);
     p->power_relay = NULL;
     fs_faults_free(p->faults);

@@ -16,6 +16,7 @@
 #include <stdint.h> /* uint32_t */
 
 #include "config/config.h" /* struct fs_config, struct fs_pin_desc */
+#include "core/reactor.h"   /* struct fs_timer */
 
 struct fs_error;
 struct fs_gcode;
@@ -93,6 +94,9 @@ struct fs_printer {
         unsigned axes;
     } mcu_faults[FS_PRINTER_MAX_MCUS];
     char *config_text; /* every config file, for fault capsules */
+    /* Notes the toolhead's position for fault capsules (fault_actions.c). */
+    struct fs_timer position_timer;
+    int position_timer_armed;
     /* [fault_policy] power_relay_pin: on from configure, off by the MCU's own
      * shutdown (its default), so every shutdown cuts the heaters' supply. */
     struct fs_mcu_output *power_relay;

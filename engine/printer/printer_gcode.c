@@ -6,6 +6,8 @@
 #include <string.h> /* strcmp */
 
 #include "core/error.h"      /* fs_error_set */
+#include "core/reactor.h"     /* fs_reactor_now */
+#include "fault/fault.h"     /* fs_faults_note_command */
 #include "gcode/gcode.h"     /* fs_gcode_register, fs_gcode_respond */
 #include "job/job.h"         /* fs_job_interrupt */
 #include "mcu/mcu.h"         /* fs_mcu_identity, fs_mcu_state */
@@ -186,6 +188,8 @@ static int runs_when_not_ready(const char *name)
 int fs_printer_run_console_line(struct fs_printer *p, const char *line, const char *source,
                                 struct fs_error *err)
 {
+    if (p->faults)
+        fs_faults_note_command(p->faults, fs_reactor_now(p->reactor), line);
     if (p->gcode && p->is_ready && !p->is_shutdown)
         return fs_gcode_run_line(p->gcode, line, source, err);
     char buf[FS_GCODE_BUF_SIZE];

@@ -590,6 +590,8 @@ static void on_reading(void *arg, double print_time, double value)
     h->have_reading = 1;
     h->temp_c = temp;
     h->last_time = print_time;
+    /* The capsule's history: what this sensor read in the last seconds. */
+    fs_faults_note_sample(h->p.faults, h->name, fs_reactor_now(h->reactor), temp);
     if (check_reading(h, interval, value)) {
         /* A bad reading says nothing about the heat: no control, no
          * verify, and no power until the readings are sane again. */

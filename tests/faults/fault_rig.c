@@ -311,3 +311,37 @@ void fault_rig_check_completed(struct fault_rig *r, const char *gcode_path, int 
             fail_msg("the motors' axis %d ends at %.4f, the file commands %.4f", i, plant[i],
                      expect.toolhead[i]);
 }
+
+int fault_rig_capsule_history(struct fault_rig *r, const char *source, const char *kind,
+                              const char *sample_source, int *samples, int *commands,
+                              int *positions)
+{
+    const struct fs_fault_record *rec = fault_rig_record(r, source, kind);
+    if (!rec || !rec->capsule[0])
+        return -1;
+    char path[1400];
+    snprintf(path, sizeof(path), "%s/%s", r->journal, rec->capsule);
+    if (rec->capsule[0] == '/')
+        snprintf(path, sizeof(path), "%s", rec->capsule);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    cJSON *c = cJSON_Parse(text);
+    if (!c)
+        fail_msg("capsule %s is not JSON", path);
+    const cJSON *h = cJSON_GetObjectItem(c, "history"), *item;
+    *samples = 0;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItem(h, "samples")) {
+        const cJSON *src = cJSON_GetObjectItem(item, "source");
+        if (!sample_source || (cJSON_IsString(src) && !strcmp(src->valuestring, sample_source)))
+            (*samples)++;
+    }
+    *commands = cJSON_GetArraySize(cJSON_GetObjectItem(h, "commands"));
+    *positions = cJSON_GetArraySize(cJSON_GetObjectItem(h, "positions"));
+    cJSON_Delete(c);
+    return 0;
+}

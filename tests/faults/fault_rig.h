@@ -101,6 +101,13 @@ void fault_rig_check_completed(struct fault_rig *r, const char *gcode_path, int 
 /* Every fault record, one per line (for a failing test's output). */
 void fault_rig_print_faults(struct fault_rig *r);
 
+/* The capsule of the newest fault of source and kind: how many sensor
+ * samples (of sample_source, or any when NULL), commands and positions its
+ * history holds; -1 when there is no capsule. */
+int fault_rig_capsule_history(struct fault_rig *r, const char *source, const char *kind,
+                              const char *sample_source, int *samples, int *commands,
+                              int *positions);
+
 /* Plant ids by config name. */
 int fault_rig_plant_heater(struct fault_rig *r, const char *name);
 /* The physical head position x y z e. */

@@ -175,6 +175,14 @@ static void test_open_thermistor_pauses_parks_and_resumes(void **state)
                                         sizeof(evidence), action, sizeof(action)) >= 1);
     assert_string_equal(action, "pause");
     print_message("journal: extruder sensor_open: %s\n", evidence);
+    /* Its capsule holds the seconds before it: the hotend's readings, the
+     * file's commands, the head's positions. */
+    int samples, commands, positions;
+    assert_int_equal(fault_rig_capsule_history(&r, "extruder", "sensor_open", "extruder",
+                                               &samples, &commands, &positions), 0);
+    print_message("capsule: %d extruder samples, %d commands, %d positions\n", samples,
+                  commands, positions);
+    assert_true(samples >= 20 && commands > 0 && positions >= 20);
     fault_rig_close(&r);
 }
 
