@@ -274,6 +274,10 @@ static void test_short_glitch_is_only_recorded(void **state)
     fault_rig_at(&r, &off, t0 + 0.3, set_thermistor, &ok);
     fault_rig_run_for(&r, 10);
     assert_int_equal(fault_rig_record_count(&r, "extruder", "sensor_glitch"), 1);
+    /* A glitch is logged, not latched: nothing needs clearing. */
+    assert_false(fault_rig_record(&r, "extruder", "sensor_glitch")->active);
+    struct fs_error err;
+    assert_int_equal(fs_faults_check_resume(r.p->faults, &err), 0);
     assert_int_equal(fault_rig_record_count(&r, "extruder", "sensor_open"), 0);
     struct fs_job_status st;
     fs_job_get_status(r.p->job, &st);
