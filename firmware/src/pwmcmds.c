@@ -62,8 +62,9 @@ static uint_fast8_t pwm_out_event(struct fw_timer *t)
     uint32_t now = t->waketime;
     struct pwm_move *m = p->queue_head;
     if (!m || fw_timer_is_before(now, m->clock)) {
-        /* A held output has no deadline: this is the one it had before. */
-        if (p->held)
+        /* No deadline now (a hold cleared it, and a release does not bring
+         * it back): this wake was planned before the hold. */
+        if (!p->check_end)
             return pwm_out_next_wake(p, &t->waketime) ? FW_SF_RESCHEDULE : FW_SF_DONE;
         fw_shutdown("Missed scheduling of next hard pwm event");
     }

@@ -222,6 +222,36 @@ static void test_tripped_output_is_not_shut_down_by_its_max_duration(void **stat
     fw_test_host_free(h);
 }
 
+static void test_rearm_before_the_old_pwm_deadline_does_not_shut_down(void **state)
+{
+    (void)state;
+    /* A hardware PWM heater on with a 50000-tick window (its deadline
+     * T0 + 50000), tripped at cycle 2, re-armed with the sensor sane before
+     * that deadline and nothing queued since: the deadline died with the
+     * trip, so the MCU must not shut down when its clock comes. */
+    struct fw_test_host *h = guard_host(2, 50000);
+    send(h, "queue_pwm_out oid=2 clock=1000000 value=500");
+    read_from_cycle(h, 2, OPEN_READING);
+    fw_test_host_run_events_until(h, T0 + 3 * REST);
+    expect_trip(h, SAMPLES * OPEN_READING, SAMPLE_CLOCK(2));
+    h->adc_value[ADC_PIN] = GOOD_READING;
+    send(h, "heater_guard_arm oid=3 min_value=400 max_value=12000");
+    fw_test_host_run_events_until(h, T0 + 10 * REST);
+    assert_false(fw_sim_mcu_is_shutdown(h->mcu));
+    assert_int_equal(fw_test_host_pin_level(h, PWM_PIN), 0);
+    /* The output still works and still has its window afterwards. */
+    send(h, "queue_pwm_out oid=2 clock=1105000 value=200");
+    fw_test_host_run_events_until(h, T0 + 11 * REST);
+    assert_int_equal(fw_test_host_pin_level(h, PWM_PIN), 200);
+    assert_false(fw_sim_mcu_is_shutdown(h->mcu));
+    char buf[64];
+    fw_test_host_run_events_until(h, T0 + 17 * REST);
+    assert_true(fw_sim_mcu_is_shutdown(h->mcu));
+    assert_string_equal(fw_test_host_shutdown_reason(h, buf, sizeof(buf)),
+                        "Missed scheduling of next hard pwm event");
+    fw_test_host_free(h);
+}
+
 static void test_max_duration_still_applies_while_not_tripped(void **state)
 {
     (void)state;
@@ -334,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_rearm_while_still_bad_trips_again),
         cmocka_unit_test(test_trip_holds_hardware_pwm_out_off),
         cmocka_unit_test(test_tripped_output_is_not_shut_down_by_its_max_duration),
+        cmocka_unit_test(test_rearm_before_the_old_pwm_deadline_does_not_shut_down),
         cmocka_unit_test(test_max_duration_still_applies_while_not_tripped),
         cmocka_unit_test(test_unarmed_guard_does_nothing),
         cmocka_unit_test(test_guard_on_something_other_than_an_output_is_refused),
