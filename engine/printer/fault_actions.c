@@ -87,8 +87,11 @@ static int act_finish_halt(void *arg, unsigned untrusted_axes, struct fs_error *
     struct fs_printer *p = arg;
     int rc = p->toolhead ? fs_toolhead_halt_finish(p->toolhead, untrusted_axes, err) : 0;
     /* The halt dropped queued moves: the job goes back to the line the
-     * motors stopped in and waits, paused, for RESUME. */
-    if (p->job && fs_job_state(p->job) == FS_JOB_PRINTING) {
+     * motors stopped in and waits, paused, for RESUME. A job a person had
+     * paused becomes a fault pause too: the halt switched every heater
+     * off, and only a fault pause's RESUME heats them back. */
+    enum fs_job_state st = p->job ? fs_job_state(p->job) : FS_JOB_STANDBY;
+    if (st == FS_JOB_PRINTING || st == FS_JOB_PAUSED) {
         struct fs_job_park park = park_from_policy(p);
         struct fs_error job_err;
         fs_error_clear(&job_err);
