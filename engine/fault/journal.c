@@ -1,7 +1,8 @@
 /* The fault journal: one JSON line per fault in <journal_path>/faults.jsonl
  * and a capsule per fault, <journal_path>/fault-<id>-<kind>.json (the
  * configuration, the printer's and the source's state at the fault, and the
- * last capsule_seconds of samples, commands and positions).
+ * last capsule_seconds of samples, commands and positions); the newest
+ * CAPSULES_KEPT capsules are kept.
  *
  * Atomicity: every file is written whole to a temporary file in the same
  * folder, flushed and fsync'ed, then renamed over its final name (and the
@@ -22,11 +23,13 @@
 #include "fault/fault_internal.h"
 
 #include <cjson/cJSON.h> /* cJSON_* */
+#include <dirent.h>      /* opendir, readdir */
 #include <errno.h>       /* errno */
 #include <stdio.h>       /* snprintf, fopen */
 #include <stdlib.h>      /* mkstemp, malloc, free */
 #include <string.h>      /* strerror, strlen */
 #include <sys/stat.h>    /* mkdir, stat */
+#include <unistd.h>      /* unlink */
 
 #include "core/atomic_file.h" /* fs_atomic_write_parts */
 #include "core/error.h" /* fs_error_set */
@@ -34,6 +37,10 @@
 
 #define JOURNAL_NAME "faults.jsonl"
 #define JOURNAL_ROTATE_BYTES (4L * 1024 * 1024)
+/* Capsules kept: the newest ones. A part that faults now and then for
+ * months (a glitch a minute is one log record a window) would otherwise
+ * fill the disk, while the journal itself is bounded by its rotation. */
+#define CAPSULES_KEPT 100
 
 /* The whole of a file, or NULL (absent counts as empty: *len 0). */
 static char *read_file(const char *path, size_t *len, struct fs_error *err)
@@ -144,6 +151,30 @@ cJSON *fs_fault_journal_snapshot(struct fs_faults *f, struct fs_fault_source *sr
     return snap;
 }
 
+/* Removes the capsules CAPSULES_KEPT or more ids older than newest_id.
+ * Failures are ignored: a capsule left behind is only disk space. */
+static void prune_capsules(const char *dir, unsigned long newest_id)
+{
+    if (newest_id <= CAPSULES_KEPT)
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        unsigned long id;
+        int n = 0;
+        size_t len = strlen(e->d_name);
+        if (sscanf(e->d_name, "fault-%lu-%n", &id, &n) != 1 || n == 0 || len < 5 ||
+            strcmp(e->d_name + len - 5, ".json") || id + CAPSULES_KEPT > newest_id)
+            continue;
+        char path[FS_FAULT_PATH_MAX + 300];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
 static int write_capsule(struct fs_faults *f, struct fs_fault_record *rec, cJSON *snapshot,
                          struct fs_error *err)
 {
@@ -171,8 +202,10 @@ static int write_capsule(struct fs_faults *f, struct fs_fault_record *rec, cJSON
     size_t lens[2] = {strlen(text), 1};
     int rc = fs_atomic_write_parts(f->pc.journal_path, name, parts, lens, 2, 0, err);
     free(text);
-    if (rc == 0)
+    if (rc == 0) {
         snprintf(rec->capsule, sizeof(rec->capsule), "%s", name);
+        prune_capsules(f->pc.journal_path, rec->id);
+    }
     return rc;
 }
 

@@ -320,6 +320,36 @@ static void test_unwritable_journal_is_reported_not_fatal(void **state)
     fake_clock_free(&r.clock);
 }
 
+/* A part that faults now and then for months (a flaky sensor glitching
+ * once a minute, a driver warning every hour) must not fill the disk with
+ * capsules: the newest are kept, older ones go (the journal's lines stay,
+ * and the journal itself rotates). */
+static void test_capsules_do_not_grow_without_bound(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_init(&r);
+    enum { FAULTS = 250 };
+    for (int i = 0; i < FAULTS; i++) {
+        /* Far apart: no folding, no escalation; each is its own fault. */
+        r.clock.now += 120.0;
+        fs_fault_raise(r.extruder, FS_FAULT_SENSOR_OPEN, "fault %d", i);
+        fs_faults_run_deferred(r.f);
+        struct fs_error err = {{0}};
+        assert_int_equal(fs_faults_clear(r.f, r.extruder, &err), 0);
+    }
+    int capsules = count_files(r.journal, "fault-");
+    print_message("%d faults left %d capsules\n", FAULTS, capsules);
+    assert_true(capsules > 0 && capsules < FAULTS);
+    /* The newest fault's capsule is among those kept. */
+    const struct fs_fault_record *last = fs_faults_record_at(r.f, fs_faults_record_count(r.f) - 1);
+    char path[sizeof(r.journal) + FS_FAULT_PATH_MAX + 2];
+    snprintf(path, sizeof(path), "%s/%s", r.journal, last->capsule);
+    cJSON *cap = read_json_file(path);
+    cJSON_Delete(cap);
+    rig_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_crash_before_rename_leaves_no_half_file),
         cmocka_unit_test(test_ids_go_on_across_runs),
         cmocka_unit_test(test_unwritable_journal_is_reported_not_fatal),
+        cmocka_unit_test(test_capsules_do_not_grow_without_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
