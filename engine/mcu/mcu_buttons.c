@@ -81,13 +81,17 @@ static int start_polling(void *arg, struct fs_mcu *m, struct fs_error *err)
     double start = fs_mcu_estimated_print_time(m, fs_reactor_now(b->reactor)) +
                    BUTTONS_START_DELAY_S;
     uint32_t clock = (uint32_t)fs_mcu_print_time_to_clock(m, start);
-    /* The MCU starts its count over with every query. */
+    /* The MCU starts its count over with every query, and reports only a
+     * state that differs from `invert`: naming the level we last heard
+     * (not the idle level) makes a switch that changed while the MCU was
+     * down or reset show up at once. */
     b->ack_count = 0;
+    int baseline = (b->p.invert ? 1 : 0) ^ (b->pressed ? 1 : 0);
     char text[160];
     snprintf(text, sizeof(text),
              "buttons_query oid=%d clock=%u rest_ticks=%u retransmit_count=%d invert=%d", b->oid,
              clock, fs_mcu_seconds_to_ticks(m, b->p.poll_time_s), b->p.retransmit_count,
-             b->p.invert ? 1 : 0);
+             baseline);
     return fs_mcu_send_text(m, text, err);
 }
 

@@ -29,11 +29,13 @@
 #include "gcode/gcode.h"               /* fs_gcode_set_output */
 #include "gcode/macro.h"               /* struct fs_macro_value */
 #include "job/job.h"                   /* fs_job_* */
+#include "mcu/mcu.h"                   /* fs_mcu_has_restarted */
 #include "motion/toolhead.h"           /* fs_toolhead_* */
 #include "plant_fan.h"                 /* struct plant_fan */
 #include "printer/printer.h"           /* struct fs_printer */
 #include "sensors/filament_sensors.h"  /* (the module under test, through the printer) */
 #include "sim_host.h"                  /* struct sim_host, sim_host_now */
+#include "sim_inject.h"                /* sim_inject_mcu */
 #include "sim_printer.h"               /* sim_printer_axis */
 #include "sim_printer_sensors.h"       /* sim_printer_filament_*, sim_printer_fan_stall */
 #include "sim_session.h"               /* sim_session_* */
@@ -365,6 +367,39 @@ static void test_a_disabled_sensor_raises_nothing(void **state)
     rig_close(&r);
 }
 
+/* The toolboard restarts (its firmware forgets everything) and the filament
+ * runs out before it is configured again: after MCU_RECONNECT the switch
+ * must read "no filament". The MCU's polling starts from the state the
+ * host names in the query and reports only a difference from it. */
+static void test_runout_while_the_board_was_down_is_seen_after_reconnect(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_open(&r, 20);
+    run_until(&r, now_s(&r) + 1.0);
+    assert_int_equal(fs_filament_sensors_detected(printer(&r)->filament_sensors, "runout"), 1);
+
+    struct sim_mcu_fault f = {.kind = SIM_MCU_RESET};
+    struct fs_error err = {{0}};
+    if (sim_inject_mcu(world(&r), "toolboard", &f, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(sim_printer_filament_run_out(world(&r), "extruder", 0.0), 0);
+    run_until(&r, now_s(&r) + 4.0);
+    assert_true(fs_mcu_has_restarted(fs_printer_mcu(printer(&r), "toolboard")));
+    must_run(&r, "MCU_RECONNECT MCU=toolboard");
+    run_until(&r, now_s(&r) + 1.0);
+    assert_int_equal(fs_filament_sensors_detected(printer(&r)->filament_sensors, "runout"), 0);
+    r.out[0] = '\0';
+    must_run(&r, "QUERY_FILAMENT_SENSOR SENSOR=runout");
+    assert_non_null(strstr(r.out, "runout: filament not detected"));
+
+    /* And the switch keeps working: filament loaded again is seen. */
+    assert_int_equal(sim_printer_filament_reload(world(&r), "extruder"), 0);
+    run_until(&r, now_s(&r) + 1.0);
+    assert_int_equal(fs_filament_sensors_detected(printer(&r)->filament_sensors, "runout"), 1);
+    rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_stalled_hotend_fan_is_reported),
         cmocka_unit_test(test_without_pause_on_runout_the_macro_runs_and_the_print_goes_on),
         cmocka_unit_test(test_a_disabled_sensor_raises_nothing),
+        cmocka_unit_test(test_runout_while_the_board_was_down_is_seen_after_reconnect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
