@@ -9,13 +9,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <math.h>   /* fabs */
-#include <string.h> /* strstr */
+#include <cjson/cJSON.h> /* cJSON_Parse */
+#include <math.h>        /* fabs */
+#include <stdio.h>       /* fopen, snprintf */
+#include <string.h>      /* strstr */
 
 #include "core/error.h"      /* struct fs_error */
 #include "fault/fault.h"     /* struct fs_fault_record */
 #include "fault_rig.h"       /* fault_rig_* */
 #include "printer/printer.h" /* struct fs_printer */
+#include "sim_session.h"     /* sim_session_printer */
 #include "thermal/heaters.h" /* fs_heaters_lookup */
 
 #define GCODE "prusaslicer-cylinder20.gcode"
@@ -69,10 +72,153 @@ static void test_halt_during_a_person_pause_reheats_on_resume(void **state)
     fault_rig_close(&r);
 }
 
+/* Two parts fault in one print: the runout sensor pauses it, then the
+ * extruder's thermistor faults while it is paused (folded into the pause,
+ * nothing moves again). Clearing one leaves RESUME refused naming the
+ * other; clearing both resumes, and the print completes as the file says. */
+static void test_second_fault_in_a_fault_pause_needs_its_own_clear(void **state)
+{
+    (void)state;
+    char path[512];
+    struct fault_rig r;
+    fault_rig_open(&r, "[filament_switch_sensor runout]\nswitch_pin: ^toolboard:PA10\n", 22);
+    fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
+    fault_rig_run_until_progress(&r, 0.3, 3000);
+    fault_rig_line(&r, "FAULT_TEST SOURCE=\"filament_switch_sensor runout\" KIND=runout");
+    fault_rig_run_until_state(&r, FS_JOB_PAUSED, 30);
+    fault_rig_line(&r, "FAULT_TEST SOURCE=extruder KIND=sensor_open");
+    fault_rig_run_for(&r, 1.0);
+    assert_int_equal(job_state(&r), FS_JOB_PAUSED);
+    assert_true(heater_target(&r, "extruder") == 0.0);
+    struct fs_error err;
+    fault_rig_line(&r, "FAULT_CLEAR SOURCE=\"filament_switch_sensor runout\"");
+    const char *msg = fault_rig_line_refused(&r, "RESUME", &err);
+    if (!strstr(msg, "extruder"))
+        fail_msg("RESUME refused without naming the extruder: %s", msg);
+    fault_rig_line(&r, "FAULT_CLEAR SOURCE=extruder");
+    fault_rig_line(&r, "RESUME");
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    fault_rig_check_completed(&r, path, 1);
+    fault_rig_close(&r);
+}
+
+/* A halt (timing overrun) while the print is already paused by a fault
+ * and parked: after FAULT_ACK and both FAULT_CLEARs, RESUME heats, goes
+ * back and the print completes as the file says. */
+static void test_halt_during_a_fault_pause_resumes_to_the_end(void **state)
+{
+    (void)state;
+    char path[512];
+    struct fault_rig r;
+    fault_rig_open(&r, "[fault_policy]\npark_x: 200\npark_y: 210\n", 23);
+    fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
+    fault_rig_run_until_progress(&r, 0.3, 3000);
+    double hotend = heater_target(&r, "extruder");
+    fault_rig_line(&r, "FAULT_TEST SOURCE=extruder KIND=sensor_open");
+    fault_rig_run_until_state(&r, FS_JOB_PAUSED, 30);
+    fault_rig_line(&r, "FAULT_TEST SOURCE=toolhead KIND=timing_overrun");
+    fault_rig_run_for(&r, 1.0);
+    assert_int_equal(job_state(&r), FS_JOB_PAUSED);
+    struct fs_error err;
+    fault_rig_line_refused(&r, "G1 X100 F3000", &err);
+    fault_rig_line(&r, "FAULT_ACK");
+    fault_rig_line(&r, "FAULT_CLEAR");
+    fault_rig_line(&r, "RESUME");
+    assert_true(heater_target(&r, "extruder") == hotend);
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    fault_rig_check_completed(&r, path, 1);
+    fault_rig_close(&r);
+}
+
+/* CANCEL_PRINT in a fault pause ends the job; once the part is cleared
+ * the next print starts and completes. */
+static void test_cancel_in_a_fault_pause_then_print_again(void **state)
+{
+    (void)state;
+    char path[512];
+    struct fault_rig r;
+    fault_rig_open(&r, NULL, 24);
+    fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
+    fault_rig_run_until_progress(&r, 0.2, 3000);
+    fault_rig_line(&r, "FAULT_TEST SOURCE=extruder KIND=sensor_open");
+    fault_rig_run_until_state(&r, FS_JOB_PAUSED, 30);
+    fault_rig_line(&r, "CANCEL_PRINT");
+    assert_int_equal(job_state(&r), FS_JOB_CANCELLED);
+    struct fs_job_status st;
+    fs_job_get_status(r.p->job, &st);
+    assert_false(st.paused_by_fault);
+    fault_rig_line(&r, "FAULT_CLEAR SOURCE=extruder");
+    fault_rig_line(&r, "G28");
+    fault_rig_start_print(&r, path);
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    fault_rig_check_completed(&r, path, 0);
+    fault_rig_close(&r);
+}
+
+/* The journal's head_position Z and whether it says paused_by_fault. */
+static double journal_head_z(struct fault_rig *r, int *paused_by_fault, char *state,
+                             size_t state_cap)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/job.json", r->journal);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    cJSON *j = cJSON_Parse(text);
+    assert_non_null(j);
+    double z = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "head_position"), 2)->valuedouble;
+    *paused_by_fault = cJSON_IsTrue(cJSON_GetObjectItem(j, "paused_by_fault"));
+    snprintf(state, state_cap, "%s", cJSON_GetObjectItem(j, "state")->valuestring);
+    cJSON_Delete(j);
+    return z;
+}
+
+/* An emergency stop while the print is paused by a fault and parked: the
+ * job's journal keeps the pause (the line to run next, the state before
+ * the park, the print's heater targets), and after the repair and a
+ * restart JOB_RECOVER completes the print as the file says. */
+static void test_shutdown_in_a_fault_pause_recovers_from_the_journal(void **state)
+{
+    (void)state;
+    char path[512];
+    struct fault_rig r;
+    fault_rig_open(&r, "[fault_policy]\npark_x: 200\npark_y: 210\n", 25);
+    fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
+    fault_rig_run_until_progress(&r, 0.3, 3000);
+    fault_rig_line(&r, "FAULT_TEST SOURCE=extruder KIND=sensor_open");
+    fault_rig_run_until_state(&r, FS_JOB_PAUSED, 30);
+    fault_rig_line(&r, "M112");
+    fault_rig_run_for(&r, 1.0);
+    assert_true(r.p->is_shutdown);
+    int by_fault;
+    char jstate[32];
+    double z = journal_head_z(&r, &by_fault, jstate, sizeof(jstate));
+    assert_string_equal(jstate, "interrupted");
+    assert_true(by_fault);
+    fault_rig_line(&r, "FIRMWARE_RESTART");
+    r.p = sim_session_printer(r.s);
+    assert_false(r.p->is_shutdown);
+    char line[96];
+    fault_rig_line(&r, "G28 X Y");
+    snprintf(line, sizeof(line), "SET_KINEMATIC_POSITION Z=%.4f", z);
+    fault_rig_line(&r, line);
+    fault_rig_line(&r, "JOB_RECOVER");
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    fault_rig_check_completed(&r, path, 0);
+    fault_rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_halt_during_a_person_pause_reheats_on_resume),
+        cmocka_unit_test(test_second_fault_in_a_fault_pause_needs_its_own_clear),
+        cmocka_unit_test(test_halt_during_a_fault_pause_resumes_to_the_end),
+        cmocka_unit_test(test_cancel_in_a_fault_pause_then_print_again),
+        cmocka_unit_test(test_shutdown_in_a_fault_pause_recovers_from_the_journal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
