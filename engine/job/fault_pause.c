@@ -246,9 +246,11 @@ int fs_job_fault_pause(struct fs_job *job, const struct fs_job_park *park, struc
     fs_job_read_heater_targets(job, &job->fault.saved);
     job->fault.active = 1;
     job->fault.park = *park;
-    if (fs_job_pause_common(job, err) < 0) {
+    int common = fs_job_pause_common(job, err);
+    if (common != 0) {
+        /* > 0: a halt came while the moves ran out; its pause takes over. */
         job->fault.active = 0;
-        return -1;
+        return common < 0 ? -1 : 0;
     }
     memcpy(job->fault.paused_pos, job->journal.pause_state.position,
            sizeof(job->fault.paused_pos));

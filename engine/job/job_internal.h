@@ -152,7 +152,9 @@ int fs_job_open_file(struct fs_job *job, const char *path, const char *name,
                      struct fs_error *err);
 
 /* The pause every pause starts with: queued moves done, SAVE_GCODE_STATE,
- * statistics, state PAUSED (pause_resume.c). */
+ * statistics, state PAUSED (pause_resume.c). 1 when a halt stopped the
+ * motors while the queued moves ran out: nothing is saved and the job stays
+ * printing and held, for the halt's own pause (fs_job_halt_pause). */
 int fs_job_pause_common(struct fs_job *job, struct fs_error *err);
 
 /* Fault pause and its resume (fault_pause.c). */

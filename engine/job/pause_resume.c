@@ -15,6 +15,7 @@
 #include "gcode/gcode.h"     /* fs_gcode_run_line, fs_gcode_register */
 #include "job/job_deps.h"    /* fs_toolhead_wait_moves */
 #include "motion/gcode_move.h" /* fs_gcode_move_get_state */
+#include "motion/halt.h"     /* fs_toolhead_is_halted */
 #include "printer/printer.h" /* struct fs_printer */
 
 #define PAUSE_STATE_NAME "PAUSE_STATE"
@@ -25,6 +26,13 @@ int fs_job_pause_common(struct fs_job *job, struct fs_error *err)
      * queue will take it. */
     if (job->printer->toolhead)
         fs_toolhead_wait_moves(job->printer->toolhead);
+    /* A halt meanwhile dropped the moves still queued: the state now is
+     * the plan's, past lines that never ran. Saving it would skip them;
+     * the halt's pause finds the line the motors stopped in instead. */
+    if (job->printer->toolhead && fs_toolhead_is_halted(job->printer->toolhead)) {
+        fs_job_hold(job);
+        return 1;
+    }
     if (fs_gcode_run_line(job->gcode, "SAVE_GCODE_STATE NAME=" PAUSE_STATE_NAME, "PAUSE",
                           err) < 0)
         return -1;
@@ -47,8 +55,14 @@ int fs_job_pause(struct fs_job *job, struct fs_error *err)
     }
     if (job->state != FS_JOB_PRINTING)
         return fs_error_set(err, "no print is running");
-    if (fs_job_pause_common(job, err) < 0)
+    int rc = fs_job_pause_common(job, err);
+    if (rc < 0)
         return -1;
+    if (rc > 0) {
+        fs_gcode_respond_info(job->gcode, "PAUSE: a halt stopped the motors; the print "
+                              "pauses at the line they stopped in");
+        return 0;
+    }
     fs_job_journal_note(job);
     return 0;
 }

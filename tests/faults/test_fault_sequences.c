@@ -211,6 +211,83 @@ static void test_shutdown_in_a_fault_pause_recovers_from_the_journal(void **stat
     fault_rig_close(&r);
 }
 
+static void overrun(void *arg)
+{
+    struct fault_rig *r = arg;
+    fs_fault_raise(fs_faults_lookup(r->p->faults, "toolhead"), FS_FAULT_TIMING_OVERRUN,
+                   "steps in the past (test)");
+}
+
+/* A halt while a fault's pause is still waiting for the queued moves: the
+ * halt drops those moves, so the lines they belonged to must run again
+ * after RESUME (as after any halt), not be skipped because the job had
+ * just become paused. The print completes with the file's extrusion. */
+static void test_halt_while_a_pause_waits_for_its_moves(void **state)
+{
+    (void)state;
+    char path[512];
+    struct fault_rig r;
+    fault_rig_open(&r, "[fault_policy]\npark_x: 200\npark_y: 210\n", 26);
+    fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
+    fault_rig_run_until_progress(&r, 0.3, 3000);
+    struct fault_rig_at at;
+    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, overrun, &r);
+    fault_rig_line(&r, "FAULT_TEST SOURCE=extruder KIND=sensor_open");
+    fault_rig_run_until_state(&r, FS_JOB_PAUSED, 30);
+    fault_rig_run_for(&r, 1.0);
+    fault_rig_print_faults(&r);
+    assert_non_null(fault_rig_record(&r, "toolhead", "timing_overrun"));
+    fault_rig_line(&r, "FAULT_ACK");
+    fault_rig_line(&r, "FAULT_CLEAR");
+    fault_rig_line(&r, "RESUME");
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    fault_rig_check_completed(&r, path, 0);
+    /* Nothing skipped; the line the motors stopped in ran again from its
+     * start (at most one line's extrusion more). */
+    struct gcode_expect expect;
+    fault_rig_expect(path, &expect);
+    cJSON *rep = sim_session_report(r.s);
+    double extra = cJSON_GetObjectItem(rep, "extruded_mm")->valuedouble - expect.net_extrusion;
+    cJSON_Delete(rep);
+    if (!(extra > -0.01 && extra < 1.0))
+        fail_msg("extruded %.4f mm more than the file commands", extra);
+    fault_rig_close(&r);
+}
+
+/* The same for a person's PAUSE: the halt that came while PAUSE waited
+ * for the queued moves decides where the print stands. */
+static void test_halt_while_a_person_pause_waits_for_its_moves(void **state)
+{
+    (void)state;
+    char path[512];
+    struct fault_rig r;
+    fault_rig_open(&r, "[fault_policy]\npark_x: 200\npark_y: 210\n", 27);
+    fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
+    fault_rig_run_until_progress(&r, 0.3, 3000);
+    struct fault_rig_at at;
+    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, overrun, &r);
+    fault_rig_line(&r, "PAUSE");
+    fault_rig_run_until_state(&r, FS_JOB_PAUSED, 30);
+    fault_rig_run_for(&r, 1.0);
+    fault_rig_print_faults(&r);
+    assert_non_null(fault_rig_record(&r, "toolhead", "timing_overrun"));
+    fault_rig_line(&r, "FAULT_ACK");
+    fault_rig_line(&r, "FAULT_CLEAR");
+    fault_rig_line(&r, "RESUME");
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    fault_rig_check_completed(&r, path, 0);
+    /* Nothing skipped; the line the motors stopped in ran again from its
+     * start (at most one line's extrusion more). */
+    struct gcode_expect expect;
+    fault_rig_expect(path, &expect);
+    cJSON *rep = sim_session_report(r.s);
+    double extra = cJSON_GetObjectItem(rep, "extruded_mm")->valuedouble - expect.net_extrusion;
+    cJSON_Delete(rep);
+    if (!(extra > -0.01 && extra < 1.0))
+        fail_msg("extruded %.4f mm more than the file commands", extra);
+    fault_rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +296,8 @@ int main(void)
         cmocka_unit_test(test_halt_during_a_fault_pause_resumes_to_the_end),
         cmocka_unit_test(test_cancel_in_a_fault_pause_then_print_again),
         cmocka_unit_test(test_shutdown_in_a_fault_pause_recovers_from_the_journal),
+        cmocka_unit_test(test_halt_while_a_pause_waits_for_its_moves),
+        cmocka_unit_test(test_halt_while_a_person_pause_waits_for_its_moves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
