@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h> /* cJSON_Parse */
 #include <math.h>        /* fabs */
+#include <stdint.h>      /* int64_t */
 #include <stdio.h>       /* fopen, snprintf */
 #include <string.h>      /* strstr */
 
@@ -18,6 +19,7 @@
 #include "fault/fault.h"     /* struct fs_fault_record */
 #include "fault_rig.h"       /* fault_rig_* */
 #include "printer/printer.h" /* struct fs_printer */
+#include "sim_inject.h"      /* sim_inject_mcu */
 #include "sim_session.h"     /* sim_session_printer */
 #include "thermal/heaters.h" /* fs_heaters_lookup */
 
@@ -288,6 +290,53 @@ static void test_halt_while_a_person_pause_waits_for_its_moves(void **state)
     fault_rig_close(&r);
 }
 
+struct cut {
+    struct fault_rig *r;
+    double seconds;
+};
+
+static void cut_toolboard(void *arg)
+{
+    struct cut *c = arg;
+    struct sim_mcu_fault f = {.kind = SIM_MCU_LINK_CUT,
+                              .duration_ns = (int64_t)(c->seconds * 1e9)};
+    struct fs_error err;
+    if (sim_inject_mcu(c->r->w, "toolboard", &f, &err) < 0)
+        fail_msg("%s", err.msg);
+}
+
+/* MCU_RECONNECT tried while the link is still cut fails and says why;
+ * once the link is back it succeeds, a second one is refused (nothing to
+ * do), and RESUME completes the print. */
+static void test_repeated_mcu_reconnect(void **state)
+{
+    (void)state;
+    char path[512];
+    struct fault_rig r;
+    fault_rig_open(&r, "[mcu toolboard]\non_fault: pause\n", 28);
+    fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
+    fault_rig_run_until_progress(&r, 0.3, 3000);
+    struct fault_rig_at at;
+    struct cut cut = {&r, 30.0};
+    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, cut_toolboard, &cut);
+    fault_rig_run_until_state(&r, FS_JOB_PAUSED, 120);
+    fault_rig_run_for(&r, 6.0);
+    fault_rig_print_faults(&r);
+    struct fs_error err;
+    print_message("while cut: %s\n",
+                  fault_rig_line_refused(&r, "MCU_RECONNECT MCU=toolboard", &err));
+    print_message("while cut: %s\n", fault_rig_line_refused(&r, "RESUME", &err));
+    fault_rig_run_for(&r, 30.0);
+    fault_rig_line(&r, "MCU_RECONNECT MCU=toolboard");
+    print_message("again: %s\n",
+                  fault_rig_line_refused(&r, "MCU_RECONNECT MCU=toolboard", &err));
+    fault_rig_print_faults(&r);
+    fault_rig_line(&r, "RESUME");
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    fault_rig_check_completed(&r, path, 0);
+    fault_rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_shutdown_in_a_fault_pause_recovers_from_the_journal),
         cmocka_unit_test(test_halt_while_a_pause_waits_for_its_moves),
         cmocka_unit_test(test_halt_while_a_person_pause_waits_for_its_moves),
+        cmocka_unit_test(test_repeated_mcu_reconnect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
