@@ -25,6 +25,7 @@
 #include "drivers/tmc_uart.h" /* fs_tmc_uart_* */
 #include "fault/fault.h"      /* fs_faults_add_source, fs_fault_raise */
 #include "gcode/gcode.h"      /* fs_gcode_register */
+#include "mcu/link.h"         /* fs_link_get_stats */
 #include "mcu/mcu.h"          /* fs_mcu_* */
 #include "printer/printer.h"  /* struct fs_printer */
 
@@ -47,6 +48,8 @@ enum {
 #define TMC_CLOCK_HZ 12e6 /* the chip's internal clock: TSTEP's unit */
 #define POLL_INTERVAL_S 1.0
 #define TRANSFER_TIMEOUT_S 0.25
+/* While the link may still hold the request, a timeout only re-checks. */
+#define TRANSFER_RECHECK_S 0.05
 #define MAX_TRIES 5
 #define SCRIPT_MAX 16
 #define WIRES_MAX 16
@@ -177,6 +180,10 @@ struct tmc_wire {
     int waiting_count;
     struct fs_tmc2209 *in_flight;
     struct fs_timer timeout_timer;
+    /* After a timeout: the link sequence the request was in by then
+     * (valid when fence_set) and whether the MCU has acknowledged it. */
+    uint32_t fence_seq;
+    int fence_set, fence_acked;
 };
 
 struct fs_tmc_drivers {
@@ -241,6 +248,7 @@ static void wire_kick(struct tmc_wire *w)
     snprintf(text + len, sizeof(text) - (size_t)len, " read=%d", read);
     struct fs_error err = {{0}};
     w->in_flight = t;
+    w->fence_set = w->fence_acked = 0;
     t->transfers++;
     struct fs_reactor *r = reactor_of(t);
     fs_reactor_timer_set(r, &w->timeout_timer, fs_reactor_now(r) + TRANSFER_TIMEOUT_S);
@@ -277,10 +285,30 @@ static void on_response(void *arg, const struct fs_msg *msg, double receive_time
     wire_finish(w, 1, msg->data[idx], (size_t)msg->values[idx]);
 }
 
+/* No answer in time. Replies carry no driver address, so one that is only
+ * late would be taken for the next transfer's, possibly another driver's
+ * on the same wire (its register, its fault bits). The transfer is given up
+ * only once the MCU has acknowledged every block up to the one the request
+ * went in and a whole timeout has passed since: by then its answer came or
+ * never will (lost on the way back). */
 static double on_transfer_timeout(struct fs_timer *timer, double eventtime)
 {
-    (void)eventtime;
-    wire_finish(timer->arg, 0, NULL, 0);
+    struct tmc_wire *w = timer->arg;
+    struct fs_link_stats st;
+    fs_link_get_stats(fs_mcu_link(w->mcu), &st);
+    if (!w->fence_set) {
+        if (st.ready_bytes)
+            return eventtime + TRANSFER_RECHECK_S; /* the request may not have left */
+        w->fence_seq = st.send_seq;
+        w->fence_set = 1;
+    }
+    if (!w->fence_acked) {
+        if ((int32_t)(st.receive_seq - w->fence_seq) < 0)
+            return eventtime + TRANSFER_RECHECK_S;
+        w->fence_acked = 1;
+        return eventtime + TRANSFER_TIMEOUT_S;
+    }
+    wire_finish(w, 0, NULL, 0);
     return FS_NEVER;
 }
 

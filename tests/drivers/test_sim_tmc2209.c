@@ -31,6 +31,7 @@
 #include "plant_axis.h"       /* plant_axis_is_enabled */
 #include "plant_tmc2209.h"    /* the chip models */
 #include "printer/printer.h"  /* struct fs_printer */
+#include "sim_inject.h"       /* sim_inject_mcu */
 #include "sim_printer.h"      /* sim_printer_build */
 #include "sim_printer_drivers.h" /* sim_printer_driver */
 #include "thermal/heaters.h"  /* fs_heaters_new */
@@ -489,6 +490,37 @@ static void test_no_polling_through_a_shut_down_mcu(void **state)
     destroy(&r);
 }
 
+/* X and Y share a wire. With X over-temperature and the main board's link
+ * losing bytes (late commands, transfers timing out and retried), a reply
+ * must never be taken for the other driver's: Y is healthy and must not be
+ * reported with X's bits (a halt of the wrong axis). */
+static void test_a_late_reply_is_not_taken_for_the_other_driver(void **state)
+{
+    (void)state;
+    static struct rig r;
+    build(&r);
+    plant_tmc2209_set_conditions(chip(&r, "stepper_x"), PLANT_TMC_OT);
+    sim_host_run_for(&r.host, 3.0);
+    assert_non_null(find_record(&r, "tmc2209 stepper_x", FS_FAULT_DRIVER_ERROR));
+    assert_null(find_record(&r, "tmc2209 stepper_y", FS_FAULT_DRIVER_ERROR));
+    struct sim_mcu_fault f = {.kind = SIM_MCU_DROP,
+                              .duration_ns = 60000000000LL,
+                              .dirs = SIM_LINK_TO_MCU_ONLY,
+                              .probability = 0.05};
+    struct fs_error err = {{0}};
+    if (sim_inject_mcu(r.host.world, "mcu", &f, &err) < 0)
+        fail_msg("%s", err.msg);
+    sim_host_run_for(&r.host, 60.0);
+    for (int i = 0; i < fs_faults_record_count(r.printer.faults); i++) {
+        const struct fs_fault_record *rec = fs_faults_record_at(r.printer.faults, i);
+        if (strcmp(rec->source, "tmc2209 stepper_y"))
+            continue;
+        if (strstr(rec->evidence, "ot ") || strstr(rec->evidence, "drv_err"))
+            fail_msg("Y blamed for X's state: %s", rec->evidence);
+    }
+    destroy(&r);
+}
+
 static void test_unsupported_options_are_refused_by_name(void **state)
 {
     (void)state;
@@ -521,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_dump_tmc_prints_the_registers),
         cmocka_unit_test(test_set_tmc_current_and_init_tmc),
         cmocka_unit_test(test_no_polling_through_a_shut_down_mcu),
+        cmocka_unit_test(test_a_late_reply_is_not_taken_for_the_other_driver),
         cmocka_unit_test(test_unsupported_options_are_refused_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
