@@ -522,10 +522,15 @@ static void verify_update(struct fs_heater *h, double t, double dt, double temp)
         h->verify_target = target;
         return;
     }
+    /* A new target starts an approach, but does not restart a running
+     * one: targets changed more often than check_gain_time would otherwise
+     * keep a dead heater's check from ever expiring. */
     if (target != h->verify_target) {
         h->verify_target = target;
-        start_approach(h, t, temp);
-        return;
+        if (h->phase != VERIFY_APPROACH) {
+            start_approach(h, t, temp);
+            return;
+        }
     }
     h->verify_error += (low - temp) * dt;
     if (h->phase == VERIFY_APPROACH) {

@@ -192,6 +192,29 @@ static void test_verify_heater_catches_a_disconnected_heater_while_heating(void 
     rig_free(&rig);
 }
 
+/* A slicer that nudges the target every few seconds (a temperature tower,
+ * per-feature temperatures) must not keep a dead heater's approach check
+ * from ever expiring: a new target while approaching keeps the running
+ * check, as verify_heater does. */
+static void test_target_changes_while_approaching_do_not_hide_a_dead_heater(void **state)
+{
+    (void)state;
+    build(17);
+    rig_set_target(&rig, rig.extruder, 210.0);
+    rig_run(&rig, 10.0);
+    sim_world_heater(rig.host.world, rig.hotend_id)->disconnected = 1;
+    for (int i = 0; i < 12 && rig.fault_count == 0; i++) {
+        rig_set_target(&rig, rig.extruder, i % 2 ? 210.0 : 215.0);
+        rig_run(&rig, 5.0);
+    }
+    assert_int_equal(rig.fault_count, 1);
+    assert_int_equal(rig.faults[0].kind, FS_FAULT_NOT_HEATING);
+    /* check_gain_time is 20 s for an extruder, counted from the first
+     * shortfall, not from the latest target. */
+    assert_true(rig.faults[0].time - 10.0 <= 20.0 + 2.0);
+    rig_free(&rig);
+}
+
 static void test_verify_heater_catches_a_heater_that_fails_at_temperature(void **state)
 {
     (void)state;
@@ -406,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_temperature_wait_waits_for_the_sensor_to_cool),
         cmocka_unit_test(test_ten_minute_hold_never_lets_the_firmware_shut_down),
         cmocka_unit_test(test_verify_heater_catches_a_disconnected_heater_while_heating),
+        cmocka_unit_test(test_target_changes_while_approaching_do_not_hide_a_dead_heater),
         cmocka_unit_test(test_verify_heater_catches_a_heater_that_fails_at_temperature),
         cmocka_unit_test(test_open_sensor_faults_its_heater),
         cmocka_unit_test(test_watermark_keeps_the_bed_within_its_delta),
