@@ -585,17 +585,24 @@ int fs_faults_check_resume(const struct fs_faults *f, struct fs_error *err)
     if (f->shutdown)
         return fs_error_set(err, "RESUME refused: the printer is shut down (RESTART or "
                                  "FIRMWARE_RESTART first)");
+    /* A fault whose action was disable meant "the job goes on without that
+     * part": it stays latched (the part stays off) but does not hold a
+     * pause that something else caused, or the job could never go on while
+     * the part stays broken. */
     for (int i = 0; i < f->record_count; i++) {
         const struct fs_fault_record *r = &f->records[i];
-        if (r->active)
+        if (r->active && r->action >= FS_FAULT_PAUSE)
             return fs_error_set(err,
                                 "RESUME refused: fault %s %s is still active (%s); "
                                 "FAULT_CLEAR SOURCE=\"%s\" once it is fixed",
                                 r->source, fs_fault_kind_name(r->kind), r->evidence, r->source);
     }
+    /* Latches whose record was dropped from the list: their action is not
+     * known any more, so they refuse. */
     for (int i = 0; i < f->source_count; i++)
         for (int k = 0; k < FS_FAULT_KIND_COUNT; k++)
-            if (f->sources[i].active_kinds & (1ul << k))
+            if ((f->sources[i].active_kinds & (1ul << k)) &&
+                !fs_faults_find_record((struct fs_faults *)f, f->sources[i].active_id[k]))
                 return fs_error_set(err,
                                     "RESUME refused: fault %s %s is still active; "
                                     "FAULT_CLEAR SOURCE=\"%s\" once it is fixed",

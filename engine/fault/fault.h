@@ -298,7 +298,9 @@ void fs_faults_run_deferred(struct fs_faults *f);
 /* FAULT_CLEAR: clears the latched faults of a source (all sources when
  * NULL) once its clear op agrees; -1 with the reason otherwise. */
 int fs_faults_clear(struct fs_faults *f, struct fs_fault_source *src, struct fs_error *err);
-/* RESUME's veto: -1 naming the first latched fault. */
+/* RESUME's veto: -1 naming the first latched fault whose action was pause
+ * or stronger (a part disabled under on_fault: disable stays off but does
+ * not hold the job). */
 int fs_faults_check_resume(const struct fs_faults *f, struct fs_error *err);
 /* Shut down: only FIRMWARE_RESTART/RESTART get the machine back. */
 int fs_faults_is_shutdown(const struct fs_faults *f);

@@ -337,6 +337,61 @@ static void test_repeated_mcu_reconnect(void **state)
     fault_rig_close(&r);
 }
 
+static const char chamber_cfg[] =
+    "[heater_generic chamber]\n"
+    "heater_pin: PC2\n"
+    "sensor_type: Generic 3950\n"
+    "sensor_pin: PC3\n"
+    "control: watermark\n"
+    "min_temp: 0\n"
+    "max_temp: 80\n"
+    "on_fault: disable\n\n"
+    "[verify_heater chamber]\n"
+    "check_gain_time: 300\n";
+
+static void open_chamber_sensor(void *arg)
+{
+    struct fault_rig *r = arg;
+    struct sim_thermistor_fault f = {.kind = SIM_THERMISTOR_OPEN};
+    struct fs_error err;
+    if (sim_inject_thermistor(r->w, fault_rig_plant_heater(r, "heater_generic chamber"), &f,
+                              &err) < 0)
+        fail_msg("%s", err.msg);
+}
+
+/* The owner chose on_fault: disable for the chamber: its sensor breaks,
+ * the chamber is off and the print goes on. When the print is later
+ * paused for another reason (here a person's PAUSE), RESUME must not be
+ * refused because of the chamber, which cannot be cleared while it stays
+ * broken: the job was meant to go on without it. */
+static void test_a_disabled_part_does_not_block_resume(void **state)
+{
+    (void)state;
+    char path[512];
+    struct fault_rig r;
+    fault_rig_open(&r, chamber_cfg, 29);
+    fault_rig_line(&r, "SET_HEATER_TEMPERATURE HEATER=chamber TARGET=35");
+    fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
+    fault_rig_run_until_progress(&r, 0.3, 3000);
+    struct fault_rig_at at;
+    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, open_chamber_sensor, &r);
+    fault_rig_run_for(&r, 5.0);
+    const struct fs_fault_record *rec =
+        fault_rig_record(&r, "heater_generic chamber", "sensor_open");
+    assert_non_null(rec);
+    assert_int_equal(rec->action, FS_FAULT_DISABLE);
+    assert_int_equal(job_state(&r), FS_JOB_PRINTING);
+    fault_rig_line(&r, "PAUSE");
+    struct fs_error err;
+    fault_rig_line_refused(&r, "FAULT_CLEAR SOURCE=\"heater_generic chamber\"", &err);
+    fault_rig_line(&r, "RESUME");
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    fault_rig_check_completed(&r, path, 1);
+    /* Still latched: the chamber stays off until it is repaired. */
+    assert_true(fault_rig_record(&r, "heater_generic chamber", "sensor_open")->active);
+    fault_rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_halt_while_a_pause_waits_for_its_moves),
         cmocka_unit_test(test_halt_while_a_person_pause_waits_for_its_moves),
         cmocka_unit_test(test_repeated_mcu_reconnect),
+        cmocka_unit_test(test_a_disabled_part_does_not_block_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
