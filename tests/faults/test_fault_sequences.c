@@ -392,6 +392,36 @@ static void test_a_disabled_part_does_not_block_resume(void **state)
     fault_rig_close(&r);
 }
 
+/* Extruding cold at the console while nothing prints (a person pushing
+ * filament before heating) is refused and recorded. Nothing was paused
+ * and nothing is switched off, so nothing may stay latched: the same fault
+ * in a later print must still pause that print (not be folded into the
+ * old record), and RESUME must not be refused for it. */
+static void test_a_console_cold_extrusion_does_not_latch(void **state)
+{
+    (void)state;
+    char path[512];
+    struct fault_rig r;
+    fault_rig_open(&r, NULL, 30);
+    fault_rig_run_for(&r, 2.0);
+    struct fs_error err;
+    print_message("console: %s\n", fault_rig_line_refused(&r, "G1 E5 F300", &err));
+    const struct fs_fault_record *rec = fault_rig_record(&r, "toolhead", "cold_extrude");
+    assert_non_null(rec);
+    assert_false(rec->active);
+    assert_int_equal(fs_faults_check_resume(r.p->faults, &err), 0);
+    fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
+    fault_rig_run_until_progress(&r, 0.3, 3000);
+    fault_rig_line(&r, "FAULT_TEST SOURCE=toolhead KIND=cold_extrude");
+    fault_rig_run_until_state(&r, FS_JOB_PAUSED, 30);
+    assert_int_equal(fault_rig_record_count(&r, "toolhead", "cold_extrude"), 2);
+    fault_rig_line(&r, "FAULT_CLEAR SOURCE=toolhead");
+    fault_rig_line(&r, "RESUME");
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    fault_rig_check_completed(&r, path, 1);
+    fault_rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_halt_while_a_person_pause_waits_for_its_moves),
         cmocka_unit_test(test_repeated_mcu_reconnect),
         cmocka_unit_test(test_a_disabled_part_does_not_block_resume),
+        cmocka_unit_test(test_a_console_cold_extrusion_does_not_latch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
