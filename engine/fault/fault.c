@@ -25,7 +25,7 @@
 #include <stdarg.h> /* va_list */
 #include <stdio.h>  /* vsnprintf, snprintf */
 #include <stdlib.h> /* calloc, free */
-#include <string.h> /* strcmp, memmove */
+#include <string.h> /* strcmp, strncmp, memmove */
 
 #include <cjson/cJSON.h> /* cJSON_Delete */
 
@@ -603,11 +603,21 @@ int fs_faults_check_resume(const struct fs_faults *f, struct fs_error *err)
      * the part stays broken. */
     for (int i = 0; i < f->record_count; i++) {
         const struct fs_fault_record *r = &f->records[i];
-        if (r->active && r->action >= FS_FAULT_PAUSE)
+        if (!r->active || r->action < FS_FAULT_PAUSE)
+            continue;
+        /* A board is brought back by MCU_RECONNECT, which clears its fault;
+         * FAULT_CLEAR alone is refused until then. */
+        const struct fs_fault_source *s = fs_faults_lookup(f, r->source);
+        if (s && s->cls == FS_FAULT_CLASS_MCU)
             return fs_error_set(err,
                                 "RESUME refused: fault %s %s is still active (%s); "
-                                "FAULT_CLEAR SOURCE=\"%s\" once it is fixed",
-                                r->source, fs_fault_kind_name(r->kind), r->evidence, r->source);
+                                "MCU_RECONNECT MCU=%s once it answers again",
+                                r->source, fs_fault_kind_name(r->kind), r->evidence,
+                                strncmp(r->source, "mcu ", 4) ? r->source : r->source + 4);
+        return fs_error_set(err,
+                            "RESUME refused: fault %s %s is still active (%s); "
+                            "FAULT_CLEAR SOURCE=\"%s\" once it is fixed",
+                            r->source, fs_fault_kind_name(r->kind), r->evidence, r->source);
     }
     /* Latches whose record was dropped from the list: their action is not
      * known any more, so they refuse. */

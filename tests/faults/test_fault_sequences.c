@@ -325,7 +325,12 @@ static void test_repeated_mcu_reconnect(void **state)
     struct fs_error err;
     print_message("while cut: %s\n",
                   fault_rig_line_refused(&r, "MCU_RECONNECT MCU=toolboard", &err));
-    print_message("while cut: %s\n", fault_rig_line_refused(&r, "RESUME", &err));
+    /* The refusal names what brings a lost board back, not a FAULT_CLEAR
+     * that would be refused in turn. */
+    const char *msg = fault_rig_line_refused(&r, "RESUME", &err);
+    print_message("while cut: %s\n", msg);
+    if (!strstr(msg, "MCU_RECONNECT MCU=toolboard"))
+        fail_msg("RESUME's refusal does not say MCU_RECONNECT MCU=toolboard: %s", msg);
     fault_rig_run_for(&r, 30.0);
     fault_rig_line(&r, "MCU_RECONNECT MCU=toolboard");
     print_message("again: %s\n",
