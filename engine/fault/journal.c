@@ -231,12 +231,9 @@ void fs_fault_journal_write(struct fs_faults *f, struct fs_fault_record *rec, cJ
         f->announce(f->announce_arg, msg);
 }
 
-int fs_fault_journal_for_each(const char *journal_path,
-                              int (*fn)(void *arg, const struct cJSON *entry), void *arg,
-                              struct fs_error *err)
+static int for_each_in(const char *path, int (*fn)(void *arg, const struct cJSON *entry),
+                       void *arg, struct fs_error *err)
 {
-    char path[FS_FAULT_PATH_MAX + 64];
-    snprintf(path, sizeof(path), "%s/%s", journal_path, JOURNAL_NAME);
     size_t len;
     char *text = read_file(path, &len, err);
     if (!text)
@@ -265,6 +262,15 @@ int fs_fault_journal_for_each(const char *journal_path,
     return rc;
 }
 
+int fs_fault_journal_for_each(const char *journal_path,
+                              int (*fn)(void *arg, const struct cJSON *entry), void *arg,
+                              struct fs_error *err)
+{
+    char path[FS_FAULT_PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/%s", journal_path, JOURNAL_NAME);
+    return for_each_in(path, fn, arg, err);
+}
+
 static int last_id(void *arg, const struct cJSON *entry)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(entry, "id");
@@ -277,7 +283,17 @@ unsigned long fs_fault_journal_last_id(const char *journal_path)
 {
     double id = 0;
     struct fs_error err;
-    if (!journal_path[0] || fs_fault_journal_for_each(journal_path, last_id, &id, &err) < 0)
+    if (!journal_path[0])
         return 0;
-    return (unsigned long)id;
+    /* The rotated journal too: a crash between rotating and writing the
+     * new journal leaves only it, and ids starting again at 1 would give
+     * new capsules the names of old ones. */
+    char rotated[FS_FAULT_PATH_MAX + 64];
+    snprintf(rotated, sizeof(rotated), "%s/%s.1", journal_path, JOURNAL_NAME);
+    if (for_each_in(rotated, last_id, &id, &err) < 0)
+        id = 0;
+    double newest = id;
+    if (fs_fault_journal_for_each(journal_path, last_id, &newest, &err) < 0)
+        newest = id;
+    return (unsigned long)newest;
 }

@@ -350,6 +350,37 @@ static void test_capsules_do_not_grow_without_bound(void **state)
     rig_free(&r);
 }
 
+/* The journal rotates by renaming faults.jsonl to faults.jsonl.1 and then
+ * writing the new one. A crash between the two leaves only the rotated
+ * file: after the restart ids must still go on from it, or the new
+ * faults' capsules would take the names of old ones and overwrite them. */
+static void test_ids_go_on_after_a_crash_during_rotation(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_init(&r);
+    fs_fault_raise(r.extruder, FS_FAULT_SENSOR_OPEN, "before the crash");
+    fs_faults_run_deferred(r.f);
+    unsigned long first = fs_faults_record_at(r.f, 0)->id;
+    char capsule[sizeof(r.journal) + FS_FAULT_PATH_MAX + 2], journal[512], rotated[520];
+    snprintf(capsule, sizeof(capsule), "%s/%s", r.journal, fs_faults_record_at(r.f, 0)->capsule);
+    snprintf(journal, sizeof(journal), "%s/faults.jsonl", r.journal);
+    snprintf(rotated, sizeof(rotated), "%s.1", journal);
+    fs_faults_free(r.f);
+    assert_int_equal(rename(journal, rotated), 0);
+    rig_open(&r);
+    fs_fault_raise(r.extruder, FS_FAULT_SENSOR_OPEN, "after the restart");
+    fs_faults_run_deferred(r.f);
+    assert_int_equal(fs_faults_record_at(r.f, 0)->id, first + 1);
+    /* The old capsule is still the old fault's. */
+    cJSON *cap = read_json_file(capsule);
+    assert_string_equal(s_of(cJSON_GetObjectItemCaseSensitive(cap, "fault"), "evidence"),
+                        "before the crash");
+    cJSON_Delete(cap);
+    remove(rotated);
+    rig_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_ids_go_on_across_runs),
         cmocka_unit_test(test_unwritable_journal_is_reported_not_fatal),
         cmocka_unit_test(test_capsules_do_not_grow_without_bound),
+        cmocka_unit_test(test_ids_go_on_after_a_crash_during_rotation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
