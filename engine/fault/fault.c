@@ -425,6 +425,12 @@ static const char *carry_out(struct fs_faults *f, struct fs_fault_source *s,
         defer(f, FS_FAULT_WORK_FINISH_HALT, FS_FAULT_HALT, rec, s, untrusted, NULL);
         break;
     case FS_FAULT_CANCEL:
+        if (!job_active(f)) {
+            note = s->ops.disable ? " (no job is printing: the part is disabled, nothing to "
+                                    "cancel)"
+                                  : " (no job is printing: nothing to cancel)";
+            break;
+        }
         if (a->stop_job_lines)
             a->stop_job_lines(a->arg);
         rec->carried |= BIT(FS_FAULT_CANCEL);
@@ -509,12 +515,13 @@ void fs_fault_vraise(struct fs_fault_source *s, enum fs_fault_kind kind, const c
     else
         note = carry_out(f, s, rec, untrusted);
     rec->axes_valid = f->shutdown ? 0 : (homed & ~untrusted & 7u);
-    /* A pause with no job to pause, on a part with nothing to switch off
+    /* A pause or cancel with no job, on a part with nothing to switch off
      * or check (the toolhead: a cold extrusion or a move out of range typed
      * at the console): nothing is held, so nothing latches. A latch there
      * would fold the same fault of a later print into this record, and
      * that print would not pause; it would also refuse a later RESUME. */
-    if (rec->action == FS_FAULT_PAUSE && !(rec->carried & BIT(FS_FAULT_PAUSE)) && !f->shutdown &&
+    if ((rec->action == FS_FAULT_PAUSE || rec->action == FS_FAULT_CANCEL) &&
+        !(rec->carried & (BIT(FS_FAULT_PAUSE) | BIT(FS_FAULT_CANCEL))) && !f->shutdown &&
         !s->ops.disable && !s->ops.clear) {
         rec->active = 0;
         s->active_kinds &= ~(1ul << kind);

@@ -511,9 +511,39 @@ static void test_null_source_is_harmless(void **state)
     fs_fault_raise(NULL, FS_FAULT_SENSOR_OPEN, "no fault module");
 }
 
+/* on_<kind>: cancel on a part with nothing to switch off (the toolhead,
+ * raised from a console command) while no job prints: there is nothing to
+ * cancel, so no cancel is queued (it would answer "No print to cancel")
+ * and nothing latches: the same fault in a later print must cancel that
+ * print, not be folded into this record. */
+static void test_cancel_without_a_job_does_not_latch(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_init(&r, "[printer]\non_move_out_of_range: cancel\n");
+    r.printer.job_active = 0;
+    struct fs_error err = {{0}};
+    static const struct fs_fault_source_ops no_ops = {0};
+    struct fs_fault_source *s = fs_faults_add_source(
+        r.f, "toolhead", FS_FAULT_CLASS_MOTION, 0, fs_config_get_section(r.fx.cfg, "printer"),
+        &no_ops, NULL, &err);
+    assert_non_null(s);
+    fs_fault_raise(s, FS_FAULT_MOVE_OUT_OF_RANGE, "X=999 outside [0, 220]");
+    assert_false(fs_faults_has_work(r.f));
+    assert_false(last_record(&r)->active);
+    assert_non_null(strstr(r.printer.announced[0], "-> cancel (no job is printing"));
+    r.printer.job_active = 1;
+    fs_fault_raise(s, FS_FAULT_MOVE_OUT_OF_RANGE, "X=999 outside [0, 220]");
+    assert_int_equal(fs_faults_record_count(r.f), 2);
+    fs_faults_run_deferred(r.f);
+    assert_string_equal(r.printer.calls, "stop_job_lines cancel ");
+    rig_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cancel_without_a_job_does_not_latch),
         cmocka_unit_test(test_log_records_only),
         cmocka_unit_test(test_warn_announces),
         cmocka_unit_test(test_disable_switches_the_part_off_and_job_goes_on),
