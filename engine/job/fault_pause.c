@@ -128,6 +128,13 @@ int fs_job_reheat(struct fs_job *job, const struct fs_job_heater_targets *t, con
         wait_for[k] = NULL;
         if (!h || t->target_c[k] <= 0.0)
             continue;
+        /* A heater a fault disabled (on_fault: disable) stays off: the job
+         * was to go on without it, and it refuses a target until cleared. */
+        if (fs_heater_fault(h, NULL) != FS_HEATER_FAULT_NONE) {
+            fs_gcode_respond_info(job->gcode, "%s: %s stays off (disabled by a fault; "
+                                  "FAULT_CLEAR it to heat it again)", who, t->name[k]);
+            continue;
+        }
         double target;
         fs_heater_get_temp(h, NULL, &target);
         if (target != t->target_c[k] && fs_heater_set_target(h, t->target_c[k], err) < 0)

@@ -427,6 +427,35 @@ static void test_a_console_cold_extrusion_does_not_latch(void **state)
     fault_rig_close(&r);
 }
 
+/* The same when the later pause is a fault's: RESUME heats the heaters
+ * back to the print's targets, except the disabled one, which cannot be
+ * heated and which the job was meant to go on without. */
+static void test_a_disabled_part_does_not_block_a_fault_resume(void **state)
+{
+    (void)state;
+    char path[512];
+    char cfg[1024];
+    snprintf(cfg, sizeof(cfg), "%s\n[filament_switch_sensor runout]\n"
+             "switch_pin: ^toolboard:PA10\n", chamber_cfg);
+    struct fault_rig r;
+    fault_rig_open(&r, cfg, 31);
+    fault_rig_line(&r, "SET_HEATER_TEMPERATURE HEATER=chamber TARGET=35");
+    fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
+    fault_rig_run_until_progress(&r, 0.3, 3000);
+    struct fault_rig_at at;
+    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, open_chamber_sensor, &r);
+    fault_rig_run_for(&r, 5.0);
+    assert_int_equal(fault_rig_record(&r, "heater_generic chamber", "sensor_open")->action,
+                     FS_FAULT_DISABLE);
+    fault_rig_line(&r, "FAULT_TEST SOURCE=\"filament_switch_sensor runout\" KIND=runout");
+    fault_rig_run_until_state(&r, FS_JOB_PAUSED, 30);
+    fault_rig_line(&r, "FAULT_CLEAR SOURCE=\"filament_switch_sensor runout\"");
+    fault_rig_line(&r, "RESUME");
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    fault_rig_check_completed(&r, path, 1);
+    fault_rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_halt_while_a_person_pause_waits_for_its_moves),
         cmocka_unit_test(test_repeated_mcu_reconnect),
         cmocka_unit_test(test_a_disabled_part_does_not_block_resume),
+        cmocka_unit_test(test_a_disabled_part_does_not_block_a_fault_resume),
         cmocka_unit_test(test_a_console_cold_extrusion_does_not_latch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
