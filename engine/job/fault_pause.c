@@ -15,7 +15,7 @@
 
 #include <math.h>   /* isnan, INFINITY, fmax, fmin */
 #include <stdio.h>  /* snprintf */
-#include <string.h> /* strncmp, memcpy */
+#include <string.h> /* strcmp, strncmp, memcpy */
 
 #include "core/error.h"      /* fs_error_set */
 #include "core/log.h"        /* fs_log */
@@ -317,6 +317,19 @@ int fs_job_find_stopped_line(const struct fs_job *job, const double stopped[4])
     return -1;
 }
 
+/* The print's targets as they were before the line that runs again: the
+ * lines read after it (up to the planner's lead, e.g. the end's M104 S0)
+ * run again after RESUME and set theirs then. */
+static void targets_before_line(const struct fs_job *job, const struct fs_job_checkpoint *cp,
+                                struct fs_job_heater_targets *saved)
+{
+    const struct fs_job_heater_targets *pt = &job->journal.print_targets;
+    for (int k = 0; k < saved->count; k++)
+        for (int j = 0; j < pt->count && j < cp->target_count; j++)
+            if (!strcmp(pt->name[j], saved->name[k]))
+                saved->target_c[k] = cp->targets[j];
+}
+
 int fs_job_halt_pause(struct fs_job *job, const struct fs_job_park *park, struct fs_error *err)
 {
     struct fs_toolhead *th = job->printer->toolhead;
@@ -353,6 +366,8 @@ int fs_job_halt_pause(struct fs_job *job, const struct fs_job_park *park, struct
     memcpy(job->fault.paused_pos, job->journal.pause_state.position,
            sizeof(job->fault.paused_pos));
     fs_job_read_heater_targets(job, &job->fault.saved);
+    if (i >= 0)
+        targets_before_line(job, &job->checkpoints.ring[i], &job->fault.saved);
     job->fault.active = 1;
     job->fault.after_halt = 1;
     job->fault.park = *park;

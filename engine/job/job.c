@@ -407,6 +407,12 @@ static void complete(struct fs_job *job)
     /* The file is done when its last move is, so the durations include it. */
     if (job->printer->toolhead)
         fs_toolhead_wait_moves(job->printer->toolhead);
+    /* A halt meanwhile dropped the last moves: not done. The halt's pause
+     * goes back to the line the motors stopped in. */
+    if (motion_halted(job)) {
+        job->hold.held = 1;
+        return;
+    }
     fs_job_finish(job, FS_JOB_COMPLETE, NULL);
     fs_gcode_respond(job->gcode, "Done printing file");
 }

@@ -87,6 +87,11 @@ struct fs_job_hold_state {
 struct fs_job_checkpoint {
     long pos, line;
     struct fs_gcode_move_state g;
+    /* The print's heater targets before the line (journal.print_targets'
+     * values, in its order): lines read ahead of the motors may have
+     * changed them (the end's M104 S0) though their moves never ran. */
+    int target_count;
+    double targets[FS_JOB_HEATERS_MAX];
 };
 struct fs_job_checkpoints {
     struct fs_job_checkpoint *ring; /* FS_JOB_CHECKPOINTS, allocated with the job */

@@ -31,7 +31,7 @@
 #include <math.h>        /* isnan, INFINITY, fmin */
 #include <stdio.h>       /* snprintf, fopen, rename */
 #include <stdlib.h>      /* free, malloc */
-#include <string.h>      /* strcmp, strerror */
+#include <string.h>      /* strcmp, strerror, memcpy */
 #include <sys/stat.h>    /* stat */
 
 
@@ -87,6 +87,8 @@ void fs_job_journal_line_start(struct fs_job *job)
     cp->pos = job->file.position;
     cp->line = job->file.line;
     cp->g = job->journal.line_start_state;
+    cp->target_count = job->journal.print_targets.count;
+    memcpy(cp->targets, job->journal.print_targets.target_c, sizeof(cp->targets));
     c->next = (c->next + 1) % FS_JOB_CHECKPOINTS;
     if (c->count < FS_JOB_CHECKPOINTS)
         c->count++;

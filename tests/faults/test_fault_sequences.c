@@ -19,6 +19,7 @@
 #include "fault/fault.h"     /* struct fs_fault_record */
 #include "fault_rig.h"       /* fault_rig_* */
 #include "printer/printer.h" /* struct fs_printer */
+#include "sim_host.h"        /* struct sim_host */
 #include "sim_inject.h"      /* sim_inject_mcu */
 #include "sim_session.h"     /* sim_session_printer */
 #include "thermal/heaters.h" /* fs_heaters_lookup */
@@ -456,6 +457,75 @@ static void test_a_disabled_part_does_not_block_a_fault_resume(void **state)
     fault_rig_close(&r);
 }
 
+/* The file without its final M84, so that the job's own end waits for the
+ * last moves. Returns the copy's path (in the rig's folder). */
+static const char *copy_without_m84(struct fault_rig *r, const char *src, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/no-m84.gcode", r->dir);
+    FILE *in = fopen(src, "r"), *o = fopen(out, "w");
+    assert_non_null(in);
+    assert_non_null(o);
+    char line[4096];
+    while (fgets(line, sizeof(line), in))
+        if (strncmp(line, "M84", 3))
+            fputs(line, o);
+    fclose(in);
+    fclose(o);
+    return out;
+}
+
+/* Raises a timing overrun once the whole file has been read while the
+ * job still prints (its end waits for the last moves). */
+struct end_watch {
+    struct fs_timer timer;
+    struct fault_rig *r;
+    int fired;
+};
+
+static double overrun_at_the_end(struct fs_timer *t, double now)
+{
+    struct end_watch *w = (struct end_watch *)t;
+    struct fs_job_status st;
+    fs_job_get_status(w->r->p->job, &st);
+    if (st.state == FS_JOB_PRINTING && st.position == st.size) {
+        overrun(w->r);
+        w->fired = 1;
+        return FS_NEVER;
+    }
+    return now + 0.001;
+}
+
+/* A halt while the job's end waits for the last moves: those moves were
+ * dropped, so the print is not done; it pauses at the line the motors
+ * stopped in, and RESUME (heating to the targets before that line, not
+ * the end's M104 S0 read ahead) completes it as the file says. */
+static void test_halt_while_the_end_waits_for_the_last_moves(void **state)
+{
+    (void)state;
+    char orig[512], path[600];
+    struct fault_rig r;
+    fault_rig_open(&r, NULL, 32);
+    copy_without_m84(&r, fault_rig_gcode(GCODE, orig, sizeof(orig)), path, sizeof(path));
+    fault_rig_start_print(&r, path);
+    fault_rig_run_until_progress(&r, 0.9, 3000);
+    struct end_watch w = {.r = &r};
+    fs_timer_init(&w.timer, overrun_at_the_end, &w);
+    fs_reactor_timer_set(&sim_session_host(r.s)->reactor, &w.timer, fault_rig_now(&r));
+    fault_rig_run_for(&r, 300.0);
+    fs_reactor_timer_cancel(&sim_session_host(r.s)->reactor, &w.timer);
+    assert_true(w.fired);
+    fault_rig_print_faults(&r);
+    assert_non_null(fault_rig_record(&r, "toolhead", "timing_overrun"));
+    assert_int_equal(job_state(&r), FS_JOB_PAUSED);
+    fault_rig_line(&r, "FAULT_ACK");
+    fault_rig_line(&r, "FAULT_CLEAR");
+    fault_rig_line(&r, "RESUME");
+    
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    fault_rig_check_completed(&r, path, 0);
+    fault_rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_a_disabled_part_does_not_block_resume),
         cmocka_unit_test(test_a_disabled_part_does_not_block_a_fault_resume),
         cmocka_unit_test(test_a_console_cold_extrusion_does_not_latch),
+        cmocka_unit_test(test_halt_while_the_end_waits_for_the_last_moves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
