@@ -407,6 +407,10 @@ static void complete(struct fs_job *job)
     /* The file is done when its last move is, so the durations include it. */
     if (job->printer->toolhead)
         fs_toolhead_wait_moves(job->printer->toolhead);
+    /* Ended meanwhile (a shutdown interrupted it, a fault cancelled it):
+     * that end stands, and its journal. */
+    if (job->state != FS_JOB_PRINTING)
+        return;
     /* A halt meanwhile dropped the last moves: not done. The halt's pause
      * goes back to the line the motors stopped in. */
     if (motion_halted(job)) {

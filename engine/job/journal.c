@@ -307,6 +307,12 @@ static int correct_journal(struct fs_job *job, cJSON *j, const double head[4], i
         replace_item(f, "line", cJSON_CreateNumber((double)cp->line));
         cJSON_DeleteItemFromObjectCaseSensitive(j, "gcode_state");
         add_gcode_state(j, &cp->g);
+        /* The targets before that line too: lines read ahead of the motors
+         * (the end's M104 S0) run again after JOB_RECOVER. */
+        cJSON *heaters = cJSON_GetObjectItemCaseSensitive(j, "heaters");
+        const struct fs_job_heater_targets *pt = &job->journal.print_targets;
+        for (int k = 0; cJSON_IsObject(heaters) && k < pt->count && k < cp->target_count; k++)
+            replace_item(heaters, pt->name[k], cJSON_CreateNumber(cp->targets[k]));
     }
     replace_item(j, "head_position", numbers(head, 4));
     cJSON *rb = cJSON_CreateObject();

@@ -480,7 +480,14 @@ struct end_watch {
     struct fs_timer timer;
     struct fault_rig *r;
     int fired;
+    void (*fn)(void *arg); /* NULL: a timing overrun */
 };
+
+static void emergency(void *arg)
+{
+    struct fault_rig *r = arg;
+    fs_fault_raise(r->p->printer_fault_source, FS_FAULT_EMERGENCY_STOP, "M112 (test)");
+}
 
 static double overrun_at_the_end(struct fs_timer *t, double now)
 {
@@ -488,7 +495,7 @@ static double overrun_at_the_end(struct fs_timer *t, double now)
     struct fs_job_status st;
     fs_job_get_status(w->r->p->job, &st);
     if (st.state == FS_JOB_PRINTING && st.position == st.size) {
-        overrun(w->r);
+        (w->fn ? w->fn : overrun)(w->r);
         w->fired = 1;
         return FS_NEVER;
     }
@@ -526,6 +533,42 @@ static void test_halt_while_the_end_waits_for_the_last_moves(void **state)
     fault_rig_close(&r);
 }
 
+/* The same with a shutdown: the journal goes back to the line the motors
+ * stopped in, with the heater targets before it (not the end's M104 S0
+ * read ahead), so that JOB_RECOVER after the restart heats and completes
+ * the print. */
+static void test_shutdown_while_the_end_waits_keeps_the_targets(void **state)
+{
+    (void)state;
+    char orig[512], path[600];
+    struct fault_rig r;
+    fault_rig_open(&r, NULL, 33);
+    copy_without_m84(&r, fault_rig_gcode(GCODE, orig, sizeof(orig)), path, sizeof(path));
+    fault_rig_start_print(&r, path);
+    fault_rig_run_until_progress(&r, 0.9, 3000);
+    struct end_watch w = {.r = &r, .fn = emergency};
+    fs_timer_init(&w.timer, overrun_at_the_end, &w);
+    fs_reactor_timer_set(&sim_session_host(r.s)->reactor, &w.timer, fault_rig_now(&r));
+    fault_rig_run_for(&r, 300.0);
+    fs_reactor_timer_cancel(&sim_session_host(r.s)->reactor, &w.timer);
+    assert_true(w.fired);
+    assert_true(r.p->is_shutdown);
+    int by_fault;
+    char jstate[32];
+    double z = journal_head_z(&r, &by_fault, jstate, sizeof(jstate));
+    assert_string_equal(jstate, "interrupted");
+    fault_rig_line(&r, "FIRMWARE_RESTART");
+    r.p = sim_session_printer(r.s);
+    char line[96];
+    fault_rig_line(&r, "G28 X Y");
+    snprintf(line, sizeof(line), "SET_KINEMATIC_POSITION Z=%.4f", z);
+    fault_rig_line(&r, line);
+    fault_rig_line(&r, "JOB_RECOVER");
+    fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
+    fault_rig_check_completed(&r, path, 0);
+    fault_rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_a_disabled_part_does_not_block_a_fault_resume),
         cmocka_unit_test(test_a_console_cold_extrusion_does_not_latch),
         cmocka_unit_test(test_halt_while_the_end_waits_for_the_last_moves),
+        cmocka_unit_test(test_shutdown_while_the_end_waits_keeps_the_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
