@@ -602,7 +602,7 @@ int fs_faults_check_resume(const struct fs_faults *f, struct fs_error *err)
     if (!f)
         return 0;
     if (f->shutdown)
-        return fs_error_set(err, "RESUME refused: the printer is shut down (RESTART or "
+        return fs_error_set(err, "refused: the printer is shut down (RESTART or "
                                  "FIRMWARE_RESTART first)");
     /* A fault whose action was disable meant "the job goes on without that
      * part": it stays latched (the part stays off) but does not hold a
@@ -617,12 +617,12 @@ int fs_faults_check_resume(const struct fs_faults *f, struct fs_error *err)
         const struct fs_fault_source *s = fs_faults_lookup(f, r->source);
         if (s && s->cls == FS_FAULT_CLASS_MCU)
             return fs_error_set(err,
-                                "RESUME refused: fault %s %s is still active (%s); "
+                                "refused: fault %s %s is still active (%s); "
                                 "MCU_RECONNECT MCU=%s once it answers again",
                                 r->source, fs_fault_kind_name(r->kind), r->evidence,
                                 strncmp(r->source, "mcu ", 4) ? r->source : r->source + 4);
         return fs_error_set(err,
-                            "RESUME refused: fault %s %s is still active (%s); "
+                            "refused: fault %s %s is still active (%s); "
                             "FAULT_CLEAR SOURCE=\"%s\" once it is fixed",
                             r->source, fs_fault_kind_name(r->kind), r->evidence, r->source);
     }
@@ -633,7 +633,7 @@ int fs_faults_check_resume(const struct fs_faults *f, struct fs_error *err)
             if ((f->sources[i].active_kinds & (1ul << k)) &&
                 !fs_faults_find_record((struct fs_faults *)f, f->sources[i].active_id[k]))
                 return fs_error_set(err,
-                                    "RESUME refused: fault %s %s is still active; "
+                                    "refused: fault %s %s is still active; "
                                     "FAULT_CLEAR SOURCE=\"%s\" once it is fixed",
                                     f->sources[i].name, fs_fault_kind_name((enum fs_fault_kind)k),
                                     f->sources[i].name);

@@ -46,6 +46,23 @@ static void report_temps(void *arg, const struct fs_heaters *h)
     fs_gcode_respond(g, "%s", text);
 }
 
+/* A heater a fault switched off (a policy of disable lets the print go on
+ * without it) is not an error for the file that asks it for heat: the
+ * target is ignored with a warning, and a part that really needs the heat
+ * raises its own fault (cold_extrude), as FAULTS.md says. Returns 1 when
+ * the target was ignored. */
+static int ignored_after_fault(struct fs_gcode *g, struct fs_heater *heater,
+                               const struct fs_gcode_command *cmd, double target)
+{
+    const char *reason;
+    if (target <= 0.0 || fs_heater_fault(heater, &reason) == FS_HEATER_FAULT_NONE)
+        return 0;
+    fs_gcode_respond_error(g, "%s: %s is off after a fault (%s): target %.1f ignored "
+                              "(FAULT_CLEAR once it is repaired)",
+                           cmd->name, fs_heater_name(heater), reason, target);
+    return 1;
+}
+
 /* Sets a target and, for the waiting forms, waits until the reading is
  * within FS_HEATERS_WAIT_TOLERANCE_C of it. Target 0 never waits. */
 static int set_and_maybe_wait(struct fs_heaters *h, struct fs_gcode *g,
@@ -55,6 +72,8 @@ static int set_and_maybe_wait(struct fs_heaters *h, struct fs_gcode *g,
     double target;
     if (fs_gcode_get_float(cmd, "S", 0.0, 0.0, INFINITY, &target, err) < 0)
         return -1;
+    if (ignored_after_fault(g, heater, cmd, target))
+        return 0;
     if (fs_heater_set_target(heater, target, err) < 0)
         return fs_error_prefix(err, "%s: ", cmd->name);
     if (!wait || target <= 0.0)
@@ -107,7 +126,6 @@ static int cmd_m105(void *arg, struct fs_gcode *g, const struct fs_gcode_command
 static int cmd_set_heater_temperature(void *arg, struct fs_gcode *g,
                                       const struct fs_gcode_command *cmd, struct fs_error *err)
 {
-    (void)g;
     const char *name = fs_gcode_get_str(cmd, "HEATER", NULL);
     if (!name)
         return fs_error_set(err, "%s: missing required parameter HEATER", cmd->name);
@@ -115,6 +133,8 @@ static int cmd_set_heater_temperature(void *arg, struct fs_gcode *g,
     double target;
     if (!heater || fs_gcode_get_float(cmd, "TARGET", 0.0, 0.0, INFINITY, &target, err) < 0)
         return -1;
+    if (ignored_after_fault(g, heater, cmd, target))
+        return 0;
     if (fs_heater_set_target(heater, target, err) < 0)
         return fs_error_prefix(err, "%s: ", cmd->name);
     return 0;

@@ -72,6 +72,11 @@ static void test_chamber_failure_is_disabled_and_the_print_completes(void **stat
     double temp, target;
     fs_heater_get_temp(fs_heaters_lookup(r.p->heaters, "chamber"), &temp, &target);
     assert_true(target == 0.0);
+    /* A file (or a person) asking the disabled chamber for heat gets a
+     * warning, not an error that would end the job; it stays off. */
+    fault_rig_line(&r, "SET_HEATER_TEMPERATURE HEATER=chamber TARGET=40");
+    fs_heater_get_temp(fs_heaters_lookup(r.p->heaters, "chamber"), &temp, &target);
+    assert_true(target == 0.0);
     assert_true(sim_world_heater_drive(r.w, fault_rig_plant_heater(&r, "heater_generic chamber"))
                 == 0.0);
     fault_rig_close(&r);
