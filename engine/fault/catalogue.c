@@ -297,6 +297,10 @@ enum fs_fault_action fs_fault_default_action(enum fs_fault_profile profile,
             a = FS_FAULT_SHUTDOWN;
     } else {
         a = failsoft_default(cls, kind);
+        /* A stalled part-cooling fan spoils overhangs; a stalled heater fan
+         * lets heat creep up and jams the hotend: only that one pauses. */
+        if (kind == FS_FAULT_FAN_STALLED && !(source_flags & FS_FAULT_SOURCE_COOLS_HEATER))
+            a = FS_FAULT_WARN;
     }
     enum fs_fault_action floor = fs_fault_floor(cls, source_flags, kind, NULL);
     return a < floor ? floor : a;

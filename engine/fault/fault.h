@@ -119,6 +119,7 @@ enum fs_fault_pause_heaters {
 #define FS_FAULT_SOURCE_AXIS_X 0x2u      /* a driver of an X (Y, Z) stepper */
 #define FS_FAULT_SOURCE_AXIS_Y 0x4u
 #define FS_FAULT_SOURCE_AXIS_Z 0x8u
+#define FS_FAULT_SOURCE_COOLS_HEATER 0x10u /* a heater_fan: its stall lets heat creep */
 
 #define FS_FAULT_AXIS_X 0x1u
 #define FS_FAULT_AXIS_Y 0x2u
