@@ -20,7 +20,7 @@ static const struct variant variants[] = {
     {FS_FAULT_CLASS_HEATER, 0, NULL},
     {FS_FAULT_CLASS_SENSOR, 0, NULL},
     {FS_FAULT_CLASS_FAN, FS_FAULT_SOURCE_COOLS_HEATER, "cools a heater (heater_fan)"},
-    {FS_FAULT_CLASS_FAN, 0, "part cooling and other fans"},
+    {FS_FAULT_CLASS_FAN, 0, "cools the part or anything else"},
     {FS_FAULT_CLASS_DRIVER, FS_FAULT_SOURCE_AXIS_X, "of an X/Y/Z stepper"},
     {FS_FAULT_CLASS_DRIVER, 0, "of an extruder"},
     {FS_FAULT_CLASS_FILAMENT, 0, NULL},
