@@ -12,21 +12,14 @@
 
 #include <math.h>   /* fabs */
 #include <stdio.h>  /* snprintf */
-#include <string.h> /* strstr, memset */
+#include <string.h> /* strstr */
 
-#include "config/config.h"     /* fs_config_load_string */
+#include "motion_rig.h"
+
 #include "core/error.h"        /* struct fs_error */
 #include "core/reactor.h"      /* fs_timer */
-#include "gcode/gcode.h"       /* fs_gcode_* */
-#include "mcu/mcu.h"           /* fs_mcu_configure */
-#include "motion/gcode_move.h" /* fs_gcode_move_new */
 #include "motion/halt.h"       /* fs_toolhead_halt_* */
-#include "motion/homing.h"     /* fs_homing_new */
-#include "motion/stepper.h"    /* fs_stepsync_free */
 #include "motion/toolhead.h"   /* fs_toolhead_* */
-#include "printer/printer.h"   /* struct fs_printer */
-#include "sim_printer.h"       /* sim_printer_build */
-#include "thermal/heaters.h"   /* fs_heaters_new */
 
 #define STEP_XY (1.0 / 80.0)
 #define STEP_Z (1.0 / 400.0)
@@ -36,117 +29,18 @@
  * block already on the wire. */
 #define STOP_LATENCY_MAX_S 0.005
 
-static const char cartesian_cfg[] =
-    "[printer]\n"
-    "kinematics: cartesian\n"
-    "max_velocity: 300\n"
-    "max_accel: 3000\n"
-    "max_z_velocity: 15\n"
-    "max_z_accel: 100\n"
-    "[mcu]\n"
-    "serial: /dev/null\n"
-    "[stepper_x]\n"
-    "step_pin: PB0\ndir_pin: PB1\nenable_pin: !PB2\nendstop_pin: ^PB3\n"
-    "microsteps: 16\nrotation_distance: 40\n"
-    "position_endstop: 0\nposition_max: 120\nhoming_speed: 50\nsecond_homing_speed: 10\n"
-    "[stepper_y]\n"
-    "step_pin: PB4\ndir_pin: !PB5\nenable_pin: !PB6\nendstop_pin: ^PB7\n"
-    "microsteps: 16\nrotation_distance: 40\n"
-    "position_endstop: 0\nposition_max: 120\nhoming_speed: 50\nsecond_homing_speed: 10\n"
-    "[stepper_z]\n"
-    "step_pin: PB8\ndir_pin: PB9\nenable_pin: !PB10\nendstop_pin: ^PB11\n"
-    "microsteps: 16\nrotation_distance: 8\n"
-    "position_endstop: 0\nposition_max: 50\nhoming_speed: 10\n"
-    "homing_retract_dist: 2\nsecond_homing_speed: 2\n"
-    "[extruder]\n"
-    "step_pin: PC2\ndir_pin: PC3\nenable_pin: !PC4\n"
-    "microsteps: 16\nrotation_distance: 33.5\n"
-    "nozzle_diameter: 0.4\nfilament_diameter: 1.75\n"
-    "max_extrude_only_distance: 100\n";
-
-struct rig {
-    struct sim_host host;
-    struct sim_printer sp;
-    struct fs_config *cfg;
-    struct fs_printer printer;
-    int shutdowns;
-    struct fs_error err;
-};
-
-static void on_event(void *arg, struct fs_mcu *m, enum fs_mcu_event ev, const char *detail,
-                     double eventtime)
-{
-    (void)eventtime;
-    struct rig *r = arg;
-    if (ev == FS_MCU_EVENT_SHUTDOWN) {
-        r->shutdowns++;
-        print_message("mcu '%s' shut down: %s\n", fs_mcu_name(m), detail);
-    }
-}
-
-static void ignore_output(void *arg, const char *text)
-{
-    (void)arg;
-    (void)text;
-}
+static const char cartesian_cfg[] = MOTION_RIG_CARTESIAN_CFG;
 
 /* cfg_text, or the file at cfg_path when cfg_text is NULL. */
-static void build(struct rig *r, const char *cfg_text, const char *cfg_path, int heaters)
+static void build(struct motion_rig *r, const char *cfg_text, const char *cfg_path, int heaters)
 {
-    memset(r, 0, sizeof(*r));
-    struct fs_error err = {{0}};
-    struct sim_host *h = &r->host;
-    struct fs_printer *p = &r->printer;
-    int loaded = cfg_text ? fs_config_load_string(cfg_text, "test.cfg", &r->cfg, &err)
-                          : fs_config_load(cfg_path, &r->cfg, &err);
-    if (sim_host_init(h, 31, NULL, &err) < 0 || loaded < 0 ||
-        sim_printer_build(h, r->cfg, &r->sp, &err) < 0 || sim_host_connect(h, 5.0, &err) < 0)
-        fail_msg("setup: %s", err.msg);
-    p->reactor = &h->reactor;
-    p->config = r->cfg;
-    p->gcode = fs_gcode_new(&err);
-    assert_non_null(p->gcode);
-    fs_gcode_set_output(p->gcode, ignore_output, NULL);
-    for (int i = 0; i < h->mcu_count; i++) {
-        p->mcus[p->mcu_count++] = h->mcus[i];
-        fs_mcu_set_event_handler(h->mcus[i], on_event, r);
-    }
-    if (heaters && !(p->heaters = fs_heaters_new(p, &err)))
-        fail_msg("heaters: %s", err.msg);
-    if (!(p->toolhead = fs_toolhead_new(p, &err)) ||
-        !(p->homing = fs_homing_new(p->toolhead, &err)) ||
-        !(p->gcode_move = fs_gcode_move_new(p->toolhead, p->gcode, &err)))
-        fail_msg("motion: %s", err.msg);
-    for (int i = 0; i < p->mcu_count; i++)
-        if (fs_mcu_configure(p->mcus[i], 5.0, &err) < 0)
-            fail_msg("configure: %s", err.msg);
-}
-
-static void destroy(struct rig *r)
-{
-    struct fs_printer *p = &r->printer;
-    fs_gcode_move_free(p->gcode_move);
-    fs_homing_free(p->homing);
-    fs_toolhead_free(p->toolhead);
-    if (p->heaters)
-        fs_heaters_free(p->heaters);
-    for (int i = 0; i < p->mcu_count; i++)
-        fs_stepsync_free(p->stepsyncs[i]);
-    fs_gcode_free(p->gcode);
-    sim_host_free(&r->host);
-    fs_config_free(r->cfg);
-}
-
-static int run(struct rig *r, const char *line)
-{
-    fs_error_clear(&r->err);
-    return fs_gcode_run_line(r->printer.gcode, line, "test", &r->err);
-}
-
-static void ok(struct rig *r, const char *line)
-{
-    if (run(r, line) < 0)
-        fail_msg("%s: %s", line, r->err.msg);
+    struct motion_rig_options o = {
+        .cfg_text = cfg_text,
+        .cfg_path = cfg_path,
+        .seed = 31,
+        .heaters = heaters,
+    };
+    motion_rig_build(r, &o);
 }
 
 static void assert_near(double actual, double expected, double tol, const char *what)
@@ -156,7 +50,7 @@ static void assert_near(double actual, double expected, double tol, const char *
 }
 
 /* The engine's head position against the plant's, to the microstep. */
-static void assert_engine_matches_plant(struct rig *r, int with_e)
+static void assert_engine_matches_plant(struct motion_rig *r, int with_e)
 {
     double engine[4], plant[4];
     fs_toolhead_get_position(r->printer.toolhead, engine);
@@ -170,7 +64,7 @@ static void assert_engine_matches_plant(struct rig *r, int with_e)
 
 /* Runs the world in small steps until the plant's motors have not moved
  * for `quiet_s`; returns when they last moved (host time). */
-static double run_until_still(struct rig *r, double quiet_s)
+static double run_until_still(struct motion_rig *r, double quiet_s)
 {
     const double dt = 0.0001;
     double last[4], t_moved = sim_host_now(&r->host);
@@ -191,14 +85,14 @@ static double run_until_still(struct rig *r, double quiet_s)
 static void test_halt_mid_move_stops_at_once_and_keeps_trusted_homing(void **state)
 {
     (void)state;
-    static struct rig r;
+    static struct motion_rig r;
     build(&r, cartesian_cfg, NULL, 0);
     struct fs_toolhead *th = r.printer.toolhead;
-    ok(&r, "G28");
-    ok(&r, "G1 X10 Y10 Z1 F6000");
-    ok(&r, "M400");
+    motion_rig_ok(&r, "G28");
+    motion_rig_ok(&r, "G1 X10 Y10 Z1 F6000");
+    motion_rig_ok(&r, "M400");
     /* 100 mm at 50 mm/s: two seconds of motion, most of it queued. */
-    ok(&r, "G1 X110 Y60 Z3 F3000");
+    motion_rig_ok(&r, "G1 X110 Y60 Z3 F3000");
     sim_host_run_for(&r.host, 0.6);
     double before[4];
     sim_printer_position(&r.sp, r.host.world, before);
@@ -213,7 +107,7 @@ static void test_halt_mid_move_stops_at_once_and_keeps_trusted_homing(void **sta
     sim_printer_position(&r.sp, r.host.world, after);
     assert_true(after[0] < 100.0); /* it did not run on to the end */
     /* Until the read-back, nothing moves and nothing is planned. */
-    assert_int_equal(run(&r, "G1 X50"), -1);
+    assert_int_equal(motion_rig_run(&r, "G1 X50"), -1);
     assert_non_null(strstr(r.err.msg, "halted: test fault"));
     struct fs_toolhead_status st;
     fs_toolhead_get_status(th, &st);
@@ -229,25 +123,25 @@ static void test_halt_mid_move_stops_at_once_and_keeps_trusted_homing(void **sta
     assert_false(fs_toolhead_is_halted(th));
     assert_engine_matches_plant(&r, 1);
     assert_int_equal(fs_toolhead_homed_axes(th), 0x5);
-    assert_int_equal(run(&r, "G1 Y20"), -1);
+    assert_int_equal(motion_rig_run(&r, "G1 Y20"), -1);
     assert_non_null(strstr(r.err.msg, "Must home axis first"));
     /* The machine moves exactly again, from where it stopped. */
-    ok(&r, "G1 X30.5 Z2.25 F6000");
-    ok(&r, "M400");
+    motion_rig_ok(&r, "G1 X30.5 Z2.25 F6000");
+    motion_rig_ok(&r, "M400");
     double plant[4];
     sim_printer_position(&r.sp, r.host.world, plant);
     assert_near(plant[0], 30.5, STEP_XY / 2 + 1e-9, "X after");
     assert_near(plant[2], 2.25, STEP_Z / 2 + 1e-9, "Z after");
     assert_near(plant[1], after[1], 1e-9, "Y stays");
     assert_engine_matches_plant(&r, 1);
-    ok(&r, "G28 Y");
-    ok(&r, "G1 Y40");
-    ok(&r, "M400");
+    motion_rig_ok(&r, "G28 Y");
+    motion_rig_ok(&r, "G1 Y40");
+    motion_rig_ok(&r, "M400");
     sim_printer_position(&r.sp, r.host.world, plant);
     assert_near(plant[0], 30.5, STEP_XY / 2 + 1e-9, "X after homing Y");
     assert_near(plant[1], 40.0, STEP_XY / 2 + 1e-9, "Y rehomed");
     assert_int_equal(r.shutdowns, 0);
-    destroy(&r);
+    motion_rig_destroy(&r);
 }
 
 struct halt_timer {
@@ -264,7 +158,7 @@ static double halt_from_timer(struct fs_timer *t, double eventtime)
     return FS_NEVER;
 }
 
-static void arm_halt(struct rig *r, struct halt_timer *ht, double delay)
+static void arm_halt(struct motion_rig *r, struct halt_timer *ht, double delay)
 {
     ht->th = r->printer.toolhead;
     ht->fired_at = -1.0;
@@ -275,20 +169,20 @@ static void arm_halt(struct rig *r, struct halt_timer *ht, double delay)
 static void test_halt_releases_gcode_waiting_for_the_planner(void **state)
 {
     (void)state;
-    static struct rig r;
+    static struct motion_rig r;
     build(&r, cartesian_cfg, NULL, 0);
     struct fs_toolhead *th = r.printer.toolhead;
-    ok(&r, "G28");
+    motion_rig_ok(&r, "G28");
     /* Slow long moves: after two of them the planner is more than
      * FS_TOOLHEAD_MAX_LEAD_S ahead, and the third G1 waits inside
      * fs_toolhead_move. */
-    ok(&r, "G1 X5 F600");
+    motion_rig_ok(&r, "G1 X5 F600");
     static struct halt_timer ht;
     arm_halt(&r, &ht, 1.0);
     const char *moves[] = {"G1 X100 F1200", "G1 X10", "G1 X100", "G1 X10", "G1 X100"};
     int refused = -1;
     for (int i = 0; i < 5 && refused < 0; i++)
-        if (run(&r, moves[i]) < 0)
+        if (motion_rig_run(&r, moves[i]) < 0)
             refused = i;
     assert_true(refused >= 1);
     assert_true(ht.fired_at > 0.0);
@@ -302,7 +196,7 @@ static void test_halt_releases_gcode_waiting_for_the_planner(void **state)
     assert_true(waited >= 0.0 && waited < 0.01);
     /* M400 during a halt does not wait for motion that will never run. */
     double t0 = sim_host_now(&r.host);
-    if (run(&r, "M400") < 0)
+    if (motion_rig_run(&r, "M400") < 0)
         assert_non_null(strstr(r.err.msg, "halted: from a timer"));
     assert_true(sim_host_now(&r.host) - t0 < 0.01);
     assert_int_equal(fs_toolhead_halt_error(th, &r.err), -1);
@@ -312,13 +206,13 @@ static void test_halt_releases_gcode_waiting_for_the_planner(void **state)
         fail_msg("finish: %s", err.msg);
     assert_engine_matches_plant(&r, 0);
     assert_int_equal(fs_toolhead_homed_axes(th), 0x7);
-    ok(&r, "G1 X42 F6000");
-    ok(&r, "M400");
+    motion_rig_ok(&r, "G1 X42 F6000");
+    motion_rig_ok(&r, "M400");
     double plant[4];
     sim_printer_position(&r.sp, r.host.world, plant);
     assert_near(plant[0], 42.0, STEP_XY / 2 + 1e-9, "X after");
     assert_int_equal(r.shutdowns, 0);
-    destroy(&r);
+    motion_rig_destroy(&r);
 }
 
 /* A halt in the middle of a homing pass: the pass' own trsync holds the
@@ -327,27 +221,27 @@ static void test_halt_releases_gcode_waiting_for_the_planner(void **state)
 static void test_halt_during_homing_stops_the_pass_without_an_mcu_shutdown(void **state)
 {
     (void)state;
-    static struct rig r;
+    static struct motion_rig r;
     build(&r, cartesian_cfg, NULL, 0);
     struct fs_toolhead *th = r.printer.toolhead;
-    ok(&r, "G28 Y Z");
+    motion_rig_ok(&r, "G28 Y Z");
     static struct halt_timer ht;
     arm_halt(&r, &ht, 0.5);
-    assert_int_equal(run(&r, "G28 X"), -1);
+    assert_int_equal(motion_rig_run(&r, "G28 X"), -1);
     assert_non_null(strstr(r.err.msg, "halted: from a timer"));
     run_until_still(&r, 0.1);
     struct fs_error err = {{0}};
     if (fs_toolhead_halt_finish(th, 0, &err) < 0)
         fail_msg("finish: %s", err.msg);
     assert_int_equal(fs_toolhead_homed_axes(th), 0x6);
-    ok(&r, "G28 X");
-    ok(&r, "G1 X20 F6000");
-    ok(&r, "M400");
+    motion_rig_ok(&r, "G28 X");
+    motion_rig_ok(&r, "G1 X20 F6000");
+    motion_rig_ok(&r, "M400");
     double plant[4];
     sim_printer_position(&r.sp, r.host.world, plant);
     assert_near(plant[0], 20.0, STEP_XY / 2 + 1e-9, "X after");
     assert_int_equal(r.shutdowns, 0);
-    destroy(&r);
+    motion_rig_destroy(&r);
 }
 
 /* The demo printer: X Y Z on the main board, the extruder on the
@@ -355,15 +249,15 @@ static void test_halt_during_homing_stops_the_pass_without_an_mcu_shutdown(void 
 static void test_halt_stops_the_main_board_and_the_toolboard(void **state)
 {
     (void)state;
-    static struct rig r;
+    static struct motion_rig r;
     build(&r, NULL, FS_SOURCE_DIR "/scenarios/configs/demo_cartesian.cfg", 1);
     struct fs_toolhead *th = r.printer.toolhead;
-    ok(&r, "M109 S210");
-    ok(&r, "G28");
-    ok(&r, "G1 X20 Y20 Z0.3 F6000");
-    ok(&r, "M400");
+    motion_rig_ok(&r, "M109 S210");
+    motion_rig_ok(&r, "G28");
+    motion_rig_ok(&r, "G1 X20 Y20 Z0.3 F6000");
+    motion_rig_ok(&r, "M400");
     /* 150 mm extruding 5 mm at 30 mm/s. */
-    ok(&r, "G1 X170 E5 F1800");
+    motion_rig_ok(&r, "G1 X170 E5 F1800");
     sim_host_run_for(&r.host, 1.5);
     double before[4];
     sim_printer_position(&r.sp, r.host.world, before);
@@ -390,17 +284,17 @@ static void test_halt_stops_the_main_board_and_the_toolboard(void **state)
     assert_int_equal(fs_toolhead_homed_axes(th), 0x7);
     /* Printing goes on from there, exactly. */
     double e0 = after[3];
-    ok(&r, "G91");
-    ok(&r, "G1 X10 E1 F1800");
-    ok(&r, "G90");
-    ok(&r, "M400");
+    motion_rig_ok(&r, "G91");
+    motion_rig_ok(&r, "G1 X10 E1 F1800");
+    motion_rig_ok(&r, "G90");
+    motion_rig_ok(&r, "M400");
     double plant[4];
     sim_printer_position(&r.sp, r.host.world, plant);
     assert_near(plant[0], after[0] + 10.0, STEP_XY + 1e-9, "X after");
     assert_near(plant[3], e0 + 1.0, STEP_E + 1e-9, "E after");
     assert_engine_matches_plant(&r, 1);
     assert_int_equal(r.shutdowns, 0);
-    destroy(&r);
+    motion_rig_destroy(&r);
 }
 
 struct gate {
@@ -423,18 +317,18 @@ static int check_gate(void *arg, struct fs_error *err)
 static void test_motion_check_refuses_moves_while_it_says_no(void **state)
 {
     (void)state;
-    static struct rig r;
+    static struct motion_rig r;
     build(&r, cartesian_cfg, NULL, 0);
     struct fs_toolhead *th = r.printer.toolhead;
-    ok(&r, "G28");
-    ok(&r, "G1 X10 Y10 F6000");
-    ok(&r, "M400");
+    motion_rig_ok(&r, "G28");
+    motion_rig_ok(&r, "G1 X10 Y10 F6000");
+    motion_rig_ok(&r, "M400");
     static struct gate g;
     g.closed = 1;
     fs_toolhead_set_motion_check(th, check_gate, &g);
-    assert_int_equal(run(&r, "G1 X50"), -1);
+    assert_int_equal(motion_rig_run(&r, "G1 X50"), -1);
     assert_non_null(strstr(r.err.msg, "not acknowledged (FAULT_ACK)"));
-    assert_int_equal(run(&r, "G28 X"), -1);
+    assert_int_equal(motion_rig_run(&r, "G28 X"), -1);
     assert_non_null(strstr(r.err.msg, "not acknowledged (FAULT_ACK)"));
     assert_true(g.asked >= 2);
     assert_int_equal(fs_toolhead_homed_axes(th), 0x7); /* a refused G28 keeps homing */
@@ -443,13 +337,13 @@ static void test_motion_check_refuses_moves_while_it_says_no(void **state)
     sim_printer_position(&r.sp, r.host.world, plant);
     assert_near(plant[0], 10.0, STEP_XY / 2 + 1e-9, "X held");
     g.closed = 0;
-    ok(&r, "G1 X50");
-    ok(&r, "M400");
+    motion_rig_ok(&r, "G1 X50");
+    motion_rig_ok(&r, "M400");
     sim_printer_position(&r.sp, r.host.world, plant);
     assert_near(plant[0], 50.0, STEP_XY / 2 + 1e-9, "X moved");
     fs_toolhead_set_motion_check(th, NULL, NULL);
     assert_int_equal(r.shutdowns, 0);
-    destroy(&r);
+    motion_rig_destroy(&r);
 }
 
 /* The toolboard stops answering just before the halt: the main board's
@@ -459,13 +353,13 @@ static void test_motion_check_refuses_moves_while_it_says_no(void **state)
 static void test_halt_with_the_toolboard_cut_off_still_stops_the_main_board(void **state)
 {
     (void)state;
-    static struct rig r;
+    static struct motion_rig r;
     build(&r, NULL, FS_SOURCE_DIR "/scenarios/configs/demo_cartesian.cfg", 1);
     struct fs_toolhead *th = r.printer.toolhead;
-    ok(&r, "M109 S210");
-    ok(&r, "G28");
-    ok(&r, "G1 X20 Y20 Z0.3 F6000");
-    ok(&r, "G1 X170 E5 F1800");
+    motion_rig_ok(&r, "M109 S210");
+    motion_rig_ok(&r, "G28");
+    motion_rig_ok(&r, "G1 X20 Y20 Z0.3 F6000");
+    motion_rig_ok(&r, "G1 X170 E5 F1800");
     sim_host_run_for(&r.host, 1.0);
     sim_world_wire_set_cut(r.host.world, "toolboard", SIM_WIRE_TO_MCU, 1);
     sim_world_wire_set_cut(r.host.world, "toolboard", SIM_WIRE_TO_HOST, 1);
@@ -491,13 +385,13 @@ static void test_halt_with_the_toolboard_cut_off_still_stops_the_main_board(void
     fs_toolhead_get_position(th, engine);
     sim_printer_position(&r.sp, r.host.world, plant);
     assert_near(engine[0], plant[0], STEP_XY / 2 + 1e-9, "X");
-    ok(&r, "G1 X50 Y30 F6000");
-    ok(&r, "M400");
+    motion_rig_ok(&r, "G1 X50 Y30 F6000");
+    motion_rig_ok(&r, "M400");
     sim_printer_position(&r.sp, r.host.world, plant);
     assert_near(plant[0], 50.0, STEP_XY / 2 + 1e-9, "X after");
     assert_near(plant[1], 30.0, STEP_XY / 2 + 1e-9, "Y after");
     assert_false(sim_world_mcu_is_shutdown(r.host.world, "mcu"));
-    destroy(&r);
+    motion_rig_destroy(&r);
 }
 
 int main(void)
