@@ -279,13 +279,13 @@ static const struct fs_fault_source_ops heater_ops = {
 
 /* ---- sensor checks -------------------------------------------------------------- */
 
-static enum reading_class classify(const struct fs_heater *h, double value)
+/* temp is reading_c(h, value), converted once per reading by the caller. */
+static enum reading_class classify(const struct fs_heater *h, double value, double temp)
 {
     if (value > h->open_limit)
         return READING_OPEN;
     if (value < h->short_limit)
         return READING_SHORT;
-    double temp = reading_c(h, value);
     if (temp > h->p.max_temp_c)
         return READING_OVER;
     if (temp < h->p.min_temp_c)
@@ -314,12 +314,12 @@ static double badness(const struct fs_heater *h, double value)
 }
 
 /* The leaky counter. Returns whether the reading was bad. */
-static int check_reading(struct fs_heater *h, double dt, double value)
+static int check_reading(struct fs_heater *h, double dt, double value, double temp)
 {
-    enum reading_class c = classify(h, value);
+    enum reading_class c = classify(h, value, temp);
     h->reading_class = c;
     if (c == READING_GOOD) {
-        h->sane_c = reading_c(h, value);
+        h->sane_c = temp;
         if (h->bad_run_s > 0.0 && !h->sensor_raised)
             fs_fault_raise(h->src, FS_FAULT_SENSOR_GLITCH,
                            "%s: %s for %.1f s (worst reading %.1f C, ADC %.4f), under the "
@@ -346,7 +346,7 @@ static int check_reading(struct fs_heater *h, double dt, double value)
         latch_off(h, class_kind(c),
                   "%s reads %.1f C (ADC %.4f), %s (limits: open ADC > %.4f, short ADC < "
                   "%.4f, %.1f..%.1f C) for %.1f s; bad time %.2f s > fault_tolerance %.1f s",
-                  h->name, reading_c(h, value), value, class_name(c), h->open_limit,
+                  h->name, temp, value, class_name(c), h->open_limit,
                   h->short_limit, h->p.min_temp_c, h->p.max_temp_c, h->bad_run_s,
                   h->bad_count_s, h->tolerance_s);
         switch (c) {
@@ -597,7 +597,7 @@ static void on_reading(void *arg, double print_time, double value)
     h->last_time = print_time;
     /* The capsule's history: what this sensor read in the last seconds. */
     fs_faults_note_sample(h->p.faults, h->name, fs_reactor_now(h->reactor), temp);
-    if (check_reading(h, interval, value)) {
+    if (check_reading(h, interval, value, temp)) {
         /* A bad reading says nothing about the heat: no control, no
          * verify, and no power until the readings are sane again. */
         if (h->out) {
