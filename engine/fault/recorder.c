@@ -51,14 +51,14 @@ struct fs_fault_recorder *fs_fault_recorder_new(double seconds)
 void fs_fault_recorder_free(struct fs_fault_recorder *r) { free(r); }
 
 /* Copies at most size-1 bytes and always terminates: a long command or name
- * is shortened in the history, which is a record, not an input. */
+ * is shortened in the history, which is a record, not an input. Runs for
+ * every G-code line, so it reads no further than it copies (no strlen of a
+ * long line). */
 static void copy_text(char *dst, size_t size, const char *src)
 {
-    size_t n = src ? strlen(src) : 0;
-    if (n >= size)
-        n = size - 1;
-    if (n)
-        memcpy(dst, src, n);
+    size_t n = 0;
+    for (; src && n < size - 1 && src[n]; n++)
+        dst[n] = src[n];
     dst[n] = '\0';
 }
 
