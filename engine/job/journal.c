@@ -109,10 +109,13 @@ static void note_print_targets(struct fs_job *job)
             continue;
         double target;
         fs_heater_get_temp(h, NULL, &target);
-        if (fs_heater_fault(h, NULL) != FS_HEATER_FAULT_NONE && n < pt->count &&
-            !strcmp(pt->name[n], fs_heater_name(h)))
+        /* Runs after every line: the names rarely change, so compare
+         * once and copy only when they do. */
+        int same = n < pt->count && !strcmp(pt->name[n], fs_heater_name(h));
+        if (fs_heater_fault(h, NULL) != FS_HEATER_FAULT_NONE && same)
             target = pt->target_c[n];
-        snprintf(pt->name[n], sizeof(pt->name[n]), "%s", fs_heater_name(h));
+        if (!same)
+            snprintf(pt->name[n], sizeof(pt->name[n]), "%s", fs_heater_name(h));
         pt->target_c[n++] = target;
     }
     pt->count = n;
