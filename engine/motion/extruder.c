@@ -10,12 +10,8 @@
 #include "motion/lookahead.h" /* struct fs_move */
 #include "motion/stepper.h"   /* fs_stepper_free */
 #include "printer/printer.h"  /* struct fs_printer */
-
-#if __has_include("thermal/heaters.h")
-#include "thermal/heater.h"  /* fs_heater_can_extrude */
-#include "thermal/heaters.h" /* fs_heaters_lookup */
-#define EXTRUDER_HAS_HEATERS 1
-#endif
+#include "thermal/heater.h"   /* fs_heater_can_extrude */
+#include "thermal/heaters.h"  /* fs_heaters_lookup */
 
 struct fs_extruder {
     struct fs_printer *printer;
@@ -117,7 +113,6 @@ void fs_extruder_set_pressure_advance(struct fs_extruder *ex, double pa)
 
 static int check_temperature(const struct fs_extruder *ex, struct fs_error *err)
 {
-#ifdef EXTRUDER_HAS_HEATERS
     if (!ex->printer || !ex->printer->heaters)
         return 0;
     struct fs_heater *h = fs_heaters_lookup(ex->printer->heaters, "extruder");
@@ -138,11 +133,6 @@ static int check_temperature(const struct fs_extruder *ex, struct fs_error *err)
     return fs_error_set(err, "Extrude below minimum temp: extruder at %.1f C, "
                         "min_extrude_temp is %.1f C (heat it first, M109 S<temp>)",
                         temp, fs_heater_min_extrude_temp(h));
-#else
-    (void)ex;
-    (void)err;
-    return 0;
-#endif
 }
 
 int fs_extruder_check_move(const struct fs_extruder *ex, const struct fs_move *m,
