@@ -74,12 +74,20 @@ void *fw_oid_alloc(uint8_t oid, const void *type, uint16_t size)
     return obj;
 }
 
-void *fw_oid_lookup(uint8_t oid, const void *type)
+void *fw_oid_find(uint8_t oid, const void *type)
 {
     struct fw_instance *inst = hal_instance();
     if (oid >= inst->oid_count || inst->oids[oid].type != type)
-        fw_shutdown("Invalid oid type");
+        return NULL;
     return inst->oids[oid].obj;
+}
+
+void *fw_oid_lookup(uint8_t oid, const void *type)
+{
+    void *obj = fw_oid_find(oid, type);
+    if (!obj)
+        fw_shutdown("Invalid oid type");
+    return obj;
 }
 
 /* Fills the by-type index of the oid table (see struct fw_instance). */

@@ -14,6 +14,8 @@
  * fw_oid_lookup shuts down with "Invalid oid type" on a mismatch. */
 void *fw_oid_alloc(uint8_t oid, const void *type, uint16_t size);
 void *fw_oid_lookup(uint8_t oid, const void *type);
+/* Like fw_oid_lookup, but NULL instead of a shutdown on a mismatch. */
+void *fw_oid_find(uint8_t oid, const void *type);
 /* Iterates objects of one type: oid starts at -1. */
 void *fw_oid_next(int *oid, const void *type);
 #define fw_foreach_oid(pos, obj, type)                                           \

@@ -157,9 +157,7 @@ static struct digital_out *digital_out_oid_lookup(uint8_t oid)
 #if FW_HEATER_GUARD
 void *fw_digital_out_find(uint8_t oid)
 {
-    int pos = (int)oid - 1;
-    void *d = fw_oid_next(&pos, DIGITAL_OUT_TYPE);
-    return d && pos == oid ? d : NULL;
+    return fw_oid_find(oid, DIGITAL_OUT_TYPE);
 }
 
 /* The timer is left alone: a wake it had planned for a PWM edge or the

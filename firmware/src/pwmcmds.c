@@ -95,9 +95,7 @@ FW_DECL_COMMAND(command_config_pwm_out,
 #if FW_HEATER_GUARD
 void *fw_pwm_out_find(uint8_t oid)
 {
-    int pos = (int)oid - 1;
-    void *p = fw_oid_next(&pos, PWM_OUT_TYPE);
-    return p && pos == oid ? p : NULL;
+    return fw_oid_find(oid, PWM_OUT_TYPE);
 }
 
 void fw_pwm_out_hold(void *out, uint8_t hold)
