@@ -14,7 +14,7 @@
 #include "config/config.h"    /* fs_config_get_section, fs_config_get_pin */
 #include "core/error.h"       /* fs_error_set */
 #include "core/log.h"         /* fs_log */
-#include "fault/fault.h"      /* fs_faults_lookup, fs_faults_clear */
+#include "fault/fault.h"      /* fs_faults_clear */
 #include "gcode/gcode.h"      /* fs_gcode_register */
 #include "mcu/mcu.h"          /* fs_mcu_reconnect */
 #include "printer/fault_actions.h" /* fs_printer_mcu_fault_source */
@@ -173,12 +173,7 @@ int fs_printer_mcu_reconnect(struct fs_printer *p, const char *name, int force,
     fs_log(p->log, FS_LOG_INFO, "mcu '%s' reconnected", name);
     if (!p->faults)
         return 0;
-    char source[80];
-    if (!strcmp(name, "mcu"))
-        snprintf(source, sizeof(source), "mcu");
-    else
-        snprintf(source, sizeof(source), "mcu %s", name);
-    struct fs_fault_source *src = fs_faults_lookup(p->faults, source);
+    struct fs_fault_source *src = fs_printer_mcu_fault_source(p, m);
     if (src && fs_fault_source_is_faulted(src) && fs_faults_clear(p->faults, src, err) < 0) {
         fs_error_prefix(err, "mcu '%s' reconnected, but its fault stays: ", name);
         return 1;
