@@ -296,20 +296,25 @@ static unsigned axes_on_mcu(struct fs_printer *p, struct fs_mcu *m)
     return axes;
 }
 
+/* An MCU's fault source is named as its config section is: "mcu" for the
+ * main one, "mcu NAME" for the others. */
+static void mcu_source_name(const struct fs_mcu *m, char name[FS_FAULT_NAME_MAX])
+{
+    snprintf(name, FS_FAULT_NAME_MAX, strcmp(fs_mcu_name(m), "mcu") ? "mcu %s" : "mcu",
+             fs_mcu_name(m));
+}
+
 static int add_mcu_sources(struct fs_printer *p, struct fs_error *err)
 {
     for (int i = 0; i < p->mcu_count; i++) {
         struct fs_mcu *m = p->mcus[i];
-        char name[FS_FAULT_NAME_MAX], section_name[FS_FAULT_NAME_MAX];
-        int is_main = !strcmp(fs_mcu_name(m), "mcu");
-        snprintf(name, sizeof(name), is_main ? "mcu" : "mcu %s", fs_mcu_name(m));
-        snprintf(section_name, sizeof(section_name), "%s", name);
+        char name[FS_FAULT_NAME_MAX];
+        mcu_source_name(m, name);
         struct fs_printer_mcu_fault *ms = &p->mcu_faults[i];
         *ms = (struct fs_printer_mcu_fault){p, i, axes_on_mcu(p, m)};
         unsigned flags = ms->axes ? FS_FAULT_SOURCE_DRIVES_AXES : 0;
         if (!fs_faults_add_source(p->faults, name, FS_FAULT_CLASS_MCU, flags,
-                                  fs_config_get_section(p->config, section_name), &mcu_ops, ms,
-                                  err))
+                                  fs_config_get_section(p->config, name), &mcu_ops, ms, err))
             return -1;
     }
     return 0;
@@ -465,7 +470,6 @@ void fs_printer_faults_free(struct fs_printer *p)
 struct fs_fault_source *fs_printer_mcu_fault_source(struct fs_printer *p, struct fs_mcu *m)
 {
     char name[FS_FAULT_NAME_MAX];
-    snprintf(name, sizeof(name), strcmp(fs_mcu_name(m), "mcu") ? "mcu %s" : "mcu",
-             fs_mcu_name(m));
+    mcu_source_name(m, name);
     return p->faults ? fs_faults_lookup(p->faults, name) : NULL;
 }
