@@ -20,6 +20,7 @@
 #include "fault/fault.h"    /* fs_faults_record_* */
 #include "printer/printer.h" /* struct fs_printer */
 #include "sim_host.h"       /* struct sim_host */
+#include "sim_inject.h"     /* sim_inject_thermistor */
 #include "sim_printer.h"    /* sim_printer_heater, sim_printer_position */
 #include "sim_session.h"    /* sim_session_* */
 
@@ -260,6 +261,28 @@ int fault_rig_journal_count(struct fault_rig *r, const char *source, const char 
     }
     fclose(f);
     return n;
+}
+
+const char fault_rig_chamber_cfg[] =
+    "[heater_generic chamber]\n"
+    "heater_pin: PC2\n"
+    "sensor_type: Generic 3950\n"
+    "sensor_pin: PC3\n"
+    "control: watermark\n"
+    "min_temp: 0\n"
+    "max_temp: 80\n"
+    "on_fault: disable\n\n"
+    "[verify_heater chamber]\n"
+    "check_gain_time: 300\n";
+
+void fault_rig_open_chamber_sensor(void *arg)
+{
+    struct fault_rig *r = arg;
+    struct sim_thermistor_fault f = {.kind = SIM_THERMISTOR_OPEN};
+    struct fs_error err;
+    if (sim_inject_thermistor(r->w, fault_rig_plant_heater(r, "heater_generic chamber"), &f,
+                              &err) < 0)
+        fail_msg("%s", err.msg);
 }
 
 int fault_rig_plant_heater(struct fault_rig *r, const char *name)

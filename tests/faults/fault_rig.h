@@ -108,6 +108,13 @@ int fault_rig_capsule_history(struct fault_rig *r, const char *source, const cha
                               const char *sample_source, int *samples, int *commands,
                               int *positions);
 
+/* A chamber heater ("heater_generic chamber", on PC2 with its sensor on
+ * PC3) whose owner chose on_fault: disable, as extra_cfg for
+ * fault_rig_open; and a fault_rig_at callback (arg: the rig) that breaks
+ * its sensor open. */
+extern const char fault_rig_chamber_cfg[];
+void fault_rig_open_chamber_sensor(void *arg);
+
 /* Plant ids by config name. */
 int fault_rig_plant_heater(struct fault_rig *r, const char *name);
 /* The physical head position x y z e. */

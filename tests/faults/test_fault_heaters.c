@@ -28,40 +28,18 @@
 
 #define GCODE "prusaslicer-cylinder20.gcode"
 
-static const char chamber_cfg[] =
-    "[heater_generic chamber]\n"
-    "heater_pin: PC2\n"
-    "sensor_type: Generic 3950\n"
-    "sensor_pin: PC3\n"
-    "control: watermark\n"
-    "min_temp: 0\n"
-    "max_temp: 80\n"
-    "on_fault: disable\n\n"
-    "[verify_heater chamber]\n"
-    "check_gain_time: 300\n";
-
-static void open_chamber_sensor(void *arg)
-{
-    struct fault_rig *r = arg;
-    struct sim_thermistor_fault f = {.kind = SIM_THERMISTOR_OPEN};
-    struct fs_error err;
-    if (sim_inject_thermistor(r->w, fault_rig_plant_heater(r, "heater_generic chamber"), &f,
-                              &err) < 0)
-        fail_msg("%s", err.msg);
-}
-
 static void test_chamber_failure_is_disabled_and_the_print_completes(void **state)
 {
     (void)state;
     char path[512];
     fault_rig_gcode(GCODE, path, sizeof(path));
     struct fault_rig r;
-    fault_rig_open(&r, chamber_cfg, 5);
+    fault_rig_open(&r, fault_rig_chamber_cfg, 5);
     fault_rig_line(&r, "SET_HEATER_TEMPERATURE HEATER=chamber TARGET=35");
     fault_rig_start_print(&r, path);
     fault_rig_run_until_progress(&r, 0.2, 3000);
     struct fault_rig_at at;
-    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, open_chamber_sensor, &r);
+    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, fault_rig_open_chamber_sensor, &r);
     fault_rig_run_until_state(&r, FS_JOB_COMPLETE, 3000);
     fault_rig_check_completed(&r, path, 1);
 

@@ -324,28 +324,6 @@ static void test_repeated_mcu_reconnect(void **state)
     fault_rig_close(&r);
 }
 
-static const char chamber_cfg[] =
-    "[heater_generic chamber]\n"
-    "heater_pin: PC2\n"
-    "sensor_type: Generic 3950\n"
-    "sensor_pin: PC3\n"
-    "control: watermark\n"
-    "min_temp: 0\n"
-    "max_temp: 80\n"
-    "on_fault: disable\n\n"
-    "[verify_heater chamber]\n"
-    "check_gain_time: 300\n";
-
-static void open_chamber_sensor(void *arg)
-{
-    struct fault_rig *r = arg;
-    struct sim_thermistor_fault f = {.kind = SIM_THERMISTOR_OPEN};
-    struct fs_error err;
-    if (sim_inject_thermistor(r->w, fault_rig_plant_heater(r, "heater_generic chamber"), &f,
-                              &err) < 0)
-        fail_msg("%s", err.msg);
-}
-
 /* The owner chose on_fault: disable for the chamber: its sensor breaks,
  * the chamber is off and the print goes on. When the print is later
  * paused for another reason (here a person's PAUSE), RESUME must not be
@@ -356,12 +334,12 @@ static void test_a_disabled_part_does_not_block_resume(void **state)
     (void)state;
     char path[512];
     struct fault_rig r;
-    fault_rig_open(&r, chamber_cfg, 29);
+    fault_rig_open(&r, fault_rig_chamber_cfg, 29);
     fault_rig_line(&r, "SET_HEATER_TEMPERATURE HEATER=chamber TARGET=35");
     fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
     fault_rig_run_until_progress(&r, 0.3, 3000);
     struct fault_rig_at at;
-    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, open_chamber_sensor, &r);
+    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, fault_rig_open_chamber_sensor, &r);
     fault_rig_run_for(&r, 5.0);
     const struct fs_fault_record *rec =
         fault_rig_record(&r, "heater_generic chamber", "sensor_open");
@@ -418,14 +396,14 @@ static void test_a_disabled_part_does_not_block_a_fault_resume(void **state)
     char path[512];
     char cfg[1024];
     snprintf(cfg, sizeof(cfg), "%s\n[filament_switch_sensor runout]\n"
-             "switch_pin: ^toolboard:PA10\n", chamber_cfg);
+             "switch_pin: ^toolboard:PA10\n", fault_rig_chamber_cfg);
     struct fault_rig r;
     fault_rig_open(&r, cfg, 31);
     fault_rig_line(&r, "SET_HEATER_TEMPERATURE HEATER=chamber TARGET=35");
     fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
     fault_rig_run_until_progress(&r, 0.3, 3000);
     struct fault_rig_at at;
-    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, open_chamber_sensor, &r);
+    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, fault_rig_open_chamber_sensor, &r);
     fault_rig_run_for(&r, 5.0);
     assert_int_equal(fault_rig_record(&r, "heater_generic chamber", "sensor_open")->action,
                      FS_FAULT_DISABLE);
