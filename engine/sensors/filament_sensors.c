@@ -297,9 +297,7 @@ static int add_fan(struct fs_filament_sensors *fs, struct fs_config_section *s,
     struct fs_fault_source *src = NULL;
     if (p->faults) {
         const struct fs_fault_source_ops ops = {.clear = fan_clear};
-        unsigned flags = !strcmp(fs_config_section_kind(s), "heater_fan")
-                             ? FS_FAULT_SOURCE_COOLS_HEATER
-                             : 0;
+        unsigned flags = fs_fan_is_heater_fan(f) ? FS_FAULT_SOURCE_COOLS_HEATER : 0;
         src = fs_faults_add_source(p->faults, name, FS_FAULT_CLASS_FAN, flags, s, &ops, f,
                                    err);
         if (!src)

@@ -313,6 +313,9 @@ static void test_stalled_hotend_fan_is_reported(void **state)
     const struct fs_fault_record *rec = fault_at(&r, 0);
     assert_string_equal(rec->source, "heater_fan hotend_fan");
     assert_int_equal(rec->kind, FS_FAULT_FAN_STALLED);
+    /* A heater fan's stall lets heat creep jam the hotend: it pauses by
+     * default (any other fan's only warns). */
+    assert_int_equal(rec->policy, FS_FAULT_PAUSE);
     /* One report per stall, not one per tachometer reading. */
     run_until(&r, now_s(&r) + 5.0);
     assert_int_equal(fault_count(&r), 1);
