@@ -421,11 +421,10 @@ int sim_inject_thermistor_end(struct sim_world *w, int heater_id,
 
 uint16_t sim_inject_sensor_adc(struct sim_world *w, int heater_id)
 {
-    if (heater_id < 0 || heater_id >= w->heater_count)
+    const struct plant_heater *h = sim_world_heater(w, heater_id);
+    if (!h)
         return 0;
-    struct sim_heater_obj *h = &w->heaters[heater_id];
-    plant_heater_advance(&h->heater, w->now_ns);
-    return plant_thermistor_adc(&h->sensor, h->heater.temp_c);
+    return plant_thermistor_adc(sim_world_thermistor(w, heater_id), h->temp_c);
 }
 
 /* ---- heaters ---- */
