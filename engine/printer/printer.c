@@ -138,11 +138,16 @@ int fs_printer_has_deferred(const struct fs_printer *p)
     return p->script_count > 0 || (p->faults && fs_faults_has_work(p->faults));
 }
 
+static void run_fault_work(struct fs_printer *p)
+{
+    while (p->faults && fs_faults_has_work(p->faults))
+        fs_faults_run_deferred(p->faults);
+}
+
 void fs_printer_run_deferred(struct fs_printer *p)
 {
     /* Fault work first: a pause must park before a macro moves the head. */
-    while (p->faults && fs_faults_has_work(p->faults))
-        fs_faults_run_deferred(p->faults);
+    run_fault_work(p);
     while (p->script_count > 0 && p->gcode) {
         struct fs_printer_script q = p->scripts[0];
         memmove(&p->scripts[0], &p->scripts[1],
@@ -150,8 +155,7 @@ void fs_printer_run_deferred(struct fs_printer *p)
         struct fs_error err;
         if (fs_gcode_run_script(p->gcode, q.script, q.source, &err) < 0)
             fs_gcode_respond_error(p->gcode, "%s", err.msg);
-        while (p->faults && fs_faults_has_work(p->faults))
-            fs_faults_run_deferred(p->faults);
+        run_fault_work(p);
     }
 }
 
