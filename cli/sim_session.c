@@ -12,7 +12,7 @@
 #include "core/error.h"        /* struct fs_error */
 #include "core/log.h"          /* struct fs_logger */
 #include "core/reactor.h"      /* fs_timer */
-#include "fault/fault.h"       /* fs_faults_run_deferred */
+#include "fault/fault.h"       /* fs_faults_record_at */
 #include "gcode/gcode.h"       /* fs_gcode_set_output */
 #include "job/job.h"           /* fs_job_* */
 #include "motion/gcode_move.h" /* fs_gcode_move_get_position */
