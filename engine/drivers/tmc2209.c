@@ -386,13 +386,14 @@ static void check_status(struct fs_tmc2209 *t)
 {
     uint32_t set = current_bits(t);
     uint32_t warn = kind_mask(FS_FAULT_DRIVER_WARNING);
+    uint32_t errors = kind_mask(FS_FAULT_DRIVER_ERROR);
     t->raised &= ~(warn & ~set);
     uint32_t fresh = set & ~t->raised;
     if (set & bit_named("reset"))
         t->needs_init = 1;
     t->raised |= fresh;
-    if (fresh & kind_mask(FS_FAULT_DRIVER_ERROR))
-        raise_bits(t, FS_FAULT_DRIVER_ERROR, set & kind_mask(FS_FAULT_DRIVER_ERROR));
+    if (fresh & errors)
+        raise_bits(t, FS_FAULT_DRIVER_ERROR, set & errors);
     if (fresh & warn)
         raise_bits(t, FS_FAULT_DRIVER_WARNING, set & warn);
 }
