@@ -44,12 +44,12 @@ static double clamp01(double v)
     return v < 0.0 ? 0.0 : v > 1.0 ? 1.0 : v;
 }
 
-/* Heat input at the cartridge's full health, W. */
-static double raw_input_w(const struct plant_heater *h)
+/* Heat input at the cartridge's full health for a drive, W. */
+static double heat_input_w(const struct plant_heater *h, double drive)
 {
     if (h->disconnected)
         return 0.0;
-    return h->params.power_w * (h->stuck_on ? 1.0 : h->drive);
+    return h->params.power_w * (h->stuck_on ? 1.0 : drive);
 }
 
 static double total_loss_w_per_k(const struct plant_heater *h, double fan)
@@ -61,7 +61,7 @@ double plant_heater_equilibrium_c(const struct plant_heater *h, double drive, do
 {
     double k = total_loss_w_per_k(h, fan);
     double scale = h->power_decay_per_s > 0.0 ? h->power_scale_final : h->power_scale;
-    double input = h->disconnected ? 0.0 : h->params.power_w * (h->stuck_on ? 1.0 : drive);
+    double input = heat_input_w(h, drive);
     if (k <= 0.0)
         return INFINITY;
     return h->params.ambient_c + input * scale / k;
@@ -89,7 +89,7 @@ static void advance_general(struct plant_heater *h, double dt)
     double c = h->params.capacity_j_per_k;
     double a = total_loss_w_per_k(h, h->fan) / c;
     double lam = h->power_decay_per_s;
-    double p = raw_input_w(h);
+    double p = heat_input_w(h, h->drive);
     double s = h->power_scale, sf = lam > 0.0 ? h->power_scale_final : s;
     double g0 = p * sf / c, g1 = lam > 0.0 ? p * (s - sf) / c : 0.0;
     double amb = h->params.ambient_c;
@@ -130,7 +130,7 @@ void plant_heater_advance(struct plant_heater *h, int64_t t_ns)
     }
     double k = total_loss_w_per_k(h, h->fan);
     double c = h->params.capacity_j_per_k;
-    double input = raw_input_w(h) * h->power_scale;
+    double input = heat_input_w(h, h->drive) * h->power_scale;
     if (k <= 0.0) {
         /* No loss at all: the temperature rises linearly. */
         h->temp_c += input / c * dt_s;
