@@ -20,7 +20,7 @@
 #include "fault/fault.h"    /* fs_faults_record_* */
 #include "printer/printer.h" /* struct fs_printer */
 #include "sim_host.h"       /* struct sim_host */
-#include "sim_inject.h"     /* sim_inject_thermistor */
+#include "sim_inject.h"     /* sim_inject_mcu, sim_inject_thermistor */
 #include "sim_printer.h"    /* sim_printer_heater, sim_printer_position */
 #include "sim_session.h"    /* sim_session_* */
 
@@ -282,6 +282,16 @@ void fault_rig_open_chamber_sensor(void *arg)
     struct fs_error err;
     if (sim_inject_thermistor(r->w, fault_rig_plant_heater(r, "heater_generic chamber"), &f,
                               &err) < 0)
+        fail_msg("%s", err.msg);
+}
+
+void fault_rig_cut_toolboard(void *arg)
+{
+    struct fault_rig_cut *c = arg;
+    struct sim_mcu_fault f = {.kind = SIM_MCU_LINK_CUT,
+                              .duration_ns = (int64_t)(c->seconds * 1e9)};
+    struct fs_error err;
+    if (sim_inject_mcu(c->r->w, "toolboard", &f, &err) < 0)
         fail_msg("%s", err.msg);
 }
 

@@ -115,6 +115,14 @@ int fault_rig_capsule_history(struct fault_rig *r, const char *source, const cha
 extern const char fault_rig_chamber_cfg[];
 void fault_rig_open_chamber_sensor(void *arg);
 
+/* A fault_rig_at callback (arg: a struct fault_rig_cut) that cuts the
+ * toolboard's link for the given seconds. */
+struct fault_rig_cut {
+    struct fault_rig *r;
+    double seconds;
+};
+void fault_rig_cut_toolboard(void *arg);
+
 /* Plant ids by config name. */
 int fault_rig_plant_heater(struct fault_rig *r, const char *name);
 /* The physical head position x y z e. */

@@ -18,25 +18,10 @@
 #include "fault_rig.h"       /* fault_rig_* */
 #include "motion/toolhead.h" /* fs_toolhead_get_status */
 #include "printer/printer.h" /* struct fs_printer */
-#include "sim_inject.h"      /* sim_inject_mcu */
 #include "sim_session.h"     /* sim_session_report */
 #include "sim_world.h"       /* sim_world_mcu_is_shutdown */
 
 #define GCODE "prusaslicer-cylinder20.gcode"
-
-struct cut {
-    struct fault_rig *r;
-    double seconds;
-};
-
-static void cut_toolboard(void *arg)
-{
-    struct cut *c = arg;
-    struct sim_mcu_fault f = {.kind = SIM_MCU_LINK_CUT, .duration_ns = (int64_t)(c->seconds * 1e9)};
-    struct fs_error err;
-    if (sim_inject_mcu(c->r->w, "toolboard", &f, &err) < 0)
-        fail_msg("%s", err.msg);
-}
 
 /* must_kind: the fault the cut has to raise, or NULL when either is right. */
 static void toolboard_link_cut(double cut_s, const char *must_kind, uint64_t seed)
@@ -52,8 +37,8 @@ static void toolboard_link_cut(double cut_s, const char *must_kind, uint64_t see
     struct fault_rig_at at;
     struct fault_rig_pin_watch pin;
     double t0 = fault_rig_now(&r) + 0.05;
-    struct cut cut = {&r, cut_s};
-    fault_rig_at(&r, &at, t0, cut_toolboard, &cut);
+    struct fault_rig_cut cut = {&r, cut_s};
+    fault_rig_at(&r, &at, t0, fault_rig_cut_toolboard, &cut);
     fault_rig_watch_pin(&r, &pin, hotend, t0);
     fault_rig_run_until_state(&r, FS_JOB_PAUSED, 120);
     fault_rig_print_faults(&r);

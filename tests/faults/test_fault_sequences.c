@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h> /* cJSON_Parse */
 #include <math.h>        /* fabs */
-#include <stdint.h>      /* int64_t */
+#include <stdint.h>      /* uint64_t */
 #include <stdio.h>       /* fopen, snprintf */
 #include <string.h>      /* strstr */
 
@@ -20,7 +20,6 @@
 #include "fault_rig.h"       /* fault_rig_* */
 #include "printer/printer.h" /* struct fs_printer */
 #include "sim_host.h"        /* struct sim_host */
-#include "sim_inject.h"      /* sim_inject_mcu */
 #include "sim_session.h"     /* sim_session_printer */
 #include "thermal/heaters.h" /* fs_heaters_lookup */
 
@@ -272,21 +271,6 @@ static void test_halt_while_a_person_pause_waits_for_its_moves(void **state)
     halt_while_a_pause_waits_for_its_moves("PAUSE", 27);
 }
 
-struct cut {
-    struct fault_rig *r;
-    double seconds;
-};
-
-static void cut_toolboard(void *arg)
-{
-    struct cut *c = arg;
-    struct sim_mcu_fault f = {.kind = SIM_MCU_LINK_CUT,
-                              .duration_ns = (int64_t)(c->seconds * 1e9)};
-    struct fs_error err;
-    if (sim_inject_mcu(c->r->w, "toolboard", &f, &err) < 0)
-        fail_msg("%s", err.msg);
-}
-
 /* MCU_RECONNECT tried while the link is still cut fails and says why;
  * once the link is back it succeeds, a second one is refused (nothing to
  * do), and RESUME completes the print. */
@@ -299,8 +283,8 @@ static void test_repeated_mcu_reconnect(void **state)
     fault_rig_start_print(&r, fault_rig_gcode(GCODE, path, sizeof(path)));
     fault_rig_run_until_progress(&r, 0.3, 3000);
     struct fault_rig_at at;
-    struct cut cut = {&r, 30.0};
-    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, cut_toolboard, &cut);
+    struct fault_rig_cut cut = {&r, 30.0};
+    fault_rig_at(&r, &at, fault_rig_now(&r) + 0.05, fault_rig_cut_toolboard, &cut);
     fault_rig_run_until_state(&r, FS_JOB_PAUSED, 120);
     fault_rig_run_for(&r, 6.0);
     fault_rig_print_faults(&r);
