@@ -314,13 +314,15 @@ static int add_fan(struct fs_filament_sensors *fs, struct fs_config_section *s,
     char where[FS_PRINTER_WHERE_MAX];
     if (fs_config_get_pin(s, "tachometer_pin", 1, 0, 1, &pin, err) < 0 ||
         fs_printer_pin_mcu(p, s, "tachometer_pin", &pin, &tp.mcu, err) < 0 ||
-        fs_config_get_int(s, "tachometer_ppr", 2, 1, 100, &tp.ppr, err) < 0 ||
-        fs_config_get_float(s, "tachometer_poll_interval", 0.0015, 0.0001, 0.1,
+        fs_config_get_int(s, "tachometer_ppr", tp.ppr, 1, 100, &tp.ppr, err) < 0 ||
+        fs_config_get_float(s, "tachometer_poll_interval", tp.poll_interval_s, 0.0001, 0.1,
                             &tp.poll_interval_s, err) < 0 ||
-        fs_config_get_float(s, "tachometer_min_rpm", 500.0, 0.0, 100000.0, &tp.min_rpm, err) < 0 ||
-        fs_config_get_float(s, "tachometer_min_power", 0.3, 0.0, 1.0, &tp.min_power, err) < 0 ||
-        fs_config_get_float(s, "tachometer_spinup_time", 5.0, 0.0, 600.0, &tp.spinup_time_s,
-                            err) < 0)
+        fs_config_get_float(s, "tachometer_min_rpm", tp.min_rpm, 0.0, 100000.0, &tp.min_rpm,
+                            err) < 0 ||
+        fs_config_get_float(s, "tachometer_min_power", tp.min_power, 0.0, 1.0, &tp.min_power,
+                            err) < 0 ||
+        fs_config_get_float(s, "tachometer_spinup_time", tp.spinup_time_s, 0.0, 600.0,
+                            &tp.spinup_time_s, err) < 0)
         return -1;
     tp.pin = pin.pin;
     tp.pull_up = pin.pull_up;
