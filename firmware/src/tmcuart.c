@@ -45,12 +45,11 @@ struct tmcuart {
     uint8_t busy, report, seen_high;
     uint8_t pos, write_bits, read_bits;
     uint8_t data[TMCUART_DATA_MAX];
+    struct fw_task_wake wake;
 };
 
 static void command_config_tmcuart(const struct fw_args *args);
 #define TMCUART_TYPE ((const void *)command_config_tmcuart)
-
-static struct fw_task_wake tmcuart_wake;
 
 static int tx_bit(const struct tmcuart *t, uint8_t pos)
 {
@@ -71,7 +70,7 @@ static uint_fast8_t tmcuart_done(struct tmcuart *t)
     tmcuart_idle_line(t);
     t->busy = 0;
     t->report = 1;
-    fw_sched_wake_task(&tmcuart_wake);
+    fw_sched_wake_task(&t->wake);
     return FW_SF_DONE;
 }
 
@@ -181,12 +180,10 @@ FW_DECL_COMMAND(command_tmcuart_send, "tmcuart_send oid=%c write=%*s read=%c");
 
 static void tmcuart_task(void)
 {
-    if (!fw_sched_check_wake(&tmcuart_wake))
-        return;
     int oid;
     struct tmcuart *t;
     fw_foreach_oid(oid, t, TMCUART_TYPE) {
-        if (!t->report)
+        if (!fw_sched_check_wake(&t->wake) || !t->report)
             continue;
         t->report = 0;
         fw_sendf("tmcuart_response oid=%c read=%*s", oid, (int)(t->read_bits / 8), t->data);
