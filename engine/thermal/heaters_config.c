@@ -244,12 +244,13 @@ static int read_fan(struct fs_heaters *h, struct fs_config_section *s, int is_he
         return -1;
     fp.pin = pin.pin;
     fp.invert = pin.invert;
-    if (fs_config_get_float_above(s, "max_power", 1.0, 0.0, &fp.max_power, err) < 0 ||
-        fs_config_get_float(s, "kick_start_time", 0.1, 0.0, INFINITY, &fp.kick_start_time_s,
-                            err) < 0 ||
-        fs_config_get_float(s, "off_below", 0.0, 0.0, 1.0, &fp.off_below, err) < 0 ||
-        fs_config_get_float_above(s, "cycle_time", 0.010, 0.0, &fp.cycle_time_s, err) < 0 ||
-        fs_config_get_bool(s, "hardware_pwm", 0, &fp.hardware_pwm, err) < 0 ||
+    if (fs_config_get_float_above(s, "max_power", fp.max_power, 0.0, &fp.max_power, err) < 0 ||
+        fs_config_get_float(s, "kick_start_time", fp.kick_start_time_s, 0.0, INFINITY,
+                            &fp.kick_start_time_s, err) < 0 ||
+        fs_config_get_float(s, "off_below", fp.off_below, 0.0, 1.0, &fp.off_below, err) < 0 ||
+        fs_config_get_float_above(s, "cycle_time", fp.cycle_time_s, 0.0, &fp.cycle_time_s,
+                                  err) < 0 ||
+        fs_config_get_bool(s, "hardware_pwm", fp.hardware_pwm, &fp.hardware_pwm, err) < 0 ||
         fs_config_get_float(s, "shutdown_speed", is_heater_fan ? 1.0 : 0.0, 0.0, 1.0,
                             &fp.shutdown_speed, err) < 0)
         return -1;
@@ -259,9 +260,9 @@ static int read_fan(struct fs_heaters *h, struct fs_config_section *s, int is_he
     if (is_heater_fan) {
         const char *list;
         if (fs_config_get_str(s, "heater", "extruder", &list, err) < 0 ||
-            fs_config_get_float(s, "heater_temp", 50.0, -INFINITY, INFINITY, &fp.heater_temp_c,
-                                err) < 0 ||
-            fs_config_get_float(s, "fan_speed", 1.0, 0.0, 1.0, &fp.fan_speed, err) < 0)
+            fs_config_get_float(s, "heater_temp", fp.heater_temp_c, -INFINITY, INFINITY,
+                                &fp.heater_temp_c, err) < 0 ||
+            fs_config_get_float(s, "fan_speed", fp.fan_speed, 0.0, 1.0, &fp.fan_speed, err) < 0)
             return -1;
         char buf[HEATER_LIST_MAX];
         if (strlen(list) >= sizeof(buf))
