@@ -155,14 +155,6 @@ struct fs_fault_source *fs_faults_lookup(const struct fs_faults *f, const char *
 
 int fs_faults_source_count(const struct fs_faults *f) { return f ? f->source_count : 0; }
 
-struct fs_fault_source *fs_faults_source_at(const struct fs_faults *f, int i)
-{
-    if (!f || i < 0 || i >= f->source_count)
-        return NULL;
-    return (struct fs_fault_source *)&f->sources[i];
-}
-
-const char *fs_fault_source_name(const struct fs_fault_source *s) { return s->name; }
 enum fs_fault_class fs_fault_source_class(const struct fs_fault_source *s) { return s->cls; }
 
 enum fs_fault_action fs_fault_source_action(const struct fs_fault_source *s,

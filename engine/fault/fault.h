@@ -273,8 +273,6 @@ struct fs_fault_source *fs_faults_add_source(struct fs_faults *f, const char *na
                                              struct fs_error *err);
 struct fs_fault_source *fs_faults_lookup(const struct fs_faults *f, const char *name);
 int fs_faults_source_count(const struct fs_faults *f);
-struct fs_fault_source *fs_faults_source_at(const struct fs_faults *f, int i);
-const char *fs_fault_source_name(const struct fs_fault_source *s);
 enum fs_fault_class fs_fault_source_class(const struct fs_fault_source *s);
 /* The effective action for kind (options, profile and floor applied). */
 enum fs_fault_action fs_fault_source_action(const struct fs_fault_source *s,
