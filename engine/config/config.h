@@ -13,6 +13,8 @@
 #ifndef FS_CONFIG_H
 #define FS_CONFIG_H
 
+#include <stddef.h> /* size_t */
+
 #include <math.h> /* NAN, INFINITY */
 
 struct fs_error;
@@ -93,6 +95,12 @@ int fs_config_get_bool(struct fs_config_section *s, const char *option, int dflt
  * The pointer stays valid while the config lives. */
 int fs_config_get_str(struct fs_config_section *s, const char *option, const char *dflt,
                       const char **out, struct fs_error *err);
+/* A path: "~/x" is in $HOME, a relative one is relative to the folder of
+ * the file the option is written in (an included file's own folder), as
+ * for [include]. dflt NULL: required; "" stays "". Longer than cap: an
+ * error naming the option. */
+int fs_config_get_path(struct fs_config_section *s, const char *option, const char *dflt,
+                       char *out, size_t cap, struct fs_error *err);
 /* One of choices (NULL-terminated); *out is its index. dflt NULL: required. */
 int fs_config_get_choice(struct fs_config_section *s, const char *option,
                          const char *const *choices, const char *dflt, int *out,

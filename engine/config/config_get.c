@@ -221,6 +221,48 @@ int fs_config_get_str(struct fs_config_section *s, const char *option, const cha
     return 0;
 }
 
+/* The folder of the file an option is written in ("." when it has none). */
+static void option_folder(const struct fs_config_section *s, const char *option, char *out,
+                          size_t size)
+{
+    snprintf(out, size, ".");
+    for (int i = 0; i < fs_config_option_count(s); i++) {
+        if (strcmp(fs_config_option_name(s, i), option))
+            continue;
+        const char *where = fs_config_option_where(s, i);
+        const char *colon = strrchr(where, ':');
+        const char *slash = NULL;
+        for (const char *p = where; colon && p < colon; p++)
+            if (*p == '/')
+                slash = p;
+        if (slash)
+            snprintf(out, size, "%.*s", (int)(slash - where), where);
+        return;
+    }
+}
+
+int fs_config_get_path(struct fs_config_section *s, const char *option, const char *dflt,
+                       char *out, size_t cap, struct fs_error *err)
+{
+    const char *v = NULL;
+    if (fs_config_get_str(s, option, dflt, &v, err) < 0)
+        return -1;
+    const char *home = getenv("HOME");
+    int n;
+    if (v[0] == '~' && (v[1] == '/' || v[1] == '\0') && home) {
+        n = snprintf(out, cap, "%s%s", home, v + 1);
+    } else if (v[0] && v[0] != '/' && v[0] != '~') {
+        char folder[1024];
+        option_folder(s, option, folder, sizeof(folder));
+        n = snprintf(out, cap, "%s/%s", folder, v);
+    } else {
+        n = snprintf(out, cap, "%s", v);
+    }
+    if (n < 0 || (size_t)n >= cap)
+        return fs_config_error(s, option, err, "longer than %zu characters", cap - 1);
+    return 0;
+}
+
 static int find_choice(const char *const *choices, const char *v)
 {
     for (int i = 0; choices[i]; i++)

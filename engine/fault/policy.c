@@ -23,7 +23,6 @@
  * Every error names file:line, the object, the kind, the floor and why. */
 #include "fault/fault_internal.h"
 
-#include <libgen.h> /* dirname */
 #include <math.h>   /* NAN, INFINITY */
 #include <stdio.h>  /* snprintf */
 #include <string.h> /* strlen, strcpy */
@@ -62,32 +61,16 @@ const char *fs_fault_class_phrase(enum fs_fault_class cls, unsigned flags)
 
 /* ---- [fault_policy] ---- */
 
-static int read_journal_path(struct fs_config *cfg, struct fs_config_section *s,
-                             struct fs_fault_policy_config *out, struct fs_error *err)
+/* Relative to the file the option is written in, like every path in a
+ * printer.cfg ([include], [virtual_sdcard] path). */
+static int read_journal_path(struct fs_config_section *s, struct fs_fault_policy_config *out,
+                             struct fs_error *err)
 {
     out->journal_path[0] = '\0';
-    if (!s || !fs_config_has(s, "journal_path"))
+    if (!s)
         return 0;
-    const char *v;
-    if (fs_config_get_str(s, "journal_path", "", &v, err) < 0)
-        return -1;
-    if (!*v)
-        return 0;
-    char folder[FS_FAULT_PATH_MAX] = ".";
-    if (v[0] != '/' && fs_config_file_count(cfg) > 0) {
-        char copy[FS_FAULT_PATH_MAX];
-        int n = snprintf(copy, sizeof(copy), "%s", fs_config_file_path(cfg, 0));
-        if (n < 0 || (size_t)n >= sizeof(copy))
-            return fs_config_error(s, "journal_path", err, "the config file's path is too long");
-        snprintf(folder, sizeof(folder), "%s", dirname(copy));
-    }
-    int n = v[0] == '/' ? snprintf(out->journal_path, sizeof(out->journal_path), "%s", v)
-                        : snprintf(out->journal_path, sizeof(out->journal_path), "%s/%s",
-                                   folder, v);
-    if (n < 0 || (size_t)n >= sizeof(out->journal_path))
-        return fs_config_error(s, "journal_path", err, "path longer than %d bytes",
-                               FS_FAULT_PATH_MAX - 1);
-    return 0;
+    return fs_config_get_path(s, "journal_path", "", out->journal_path,
+                              sizeof(out->journal_path), err);
 }
 
 static int read_park(struct fs_config_section *s, const char *option, double *out,
@@ -142,7 +125,7 @@ int fs_fault_policy_read(struct fs_config *cfg, struct fs_fault_policy_config *o
                                   err) < 0 ||
         fs_config_get_float(s, "capsule_seconds", 10.0, 0.0, 600.0, &out->capsule_seconds,
                             err) < 0 ||
-        read_journal_path(cfg, s, out, err) < 0)
+        read_journal_path(s, out, err) < 0)
         return -1;
     out->profile = (enum fs_fault_profile)profile;
     out->pause_heaters = (enum fs_fault_pause_heaters)pause_heaters;

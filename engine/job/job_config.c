@@ -33,52 +33,15 @@ static int copy_option(struct fs_config_section *s, const char *option, const ch
     return 0;
 }
 
-/* The folder of the file an option was written in ("dir" of
- * "dir/printer.cfg:12"), so that a relative path means the same wherever
- * the program is started from, as [include] paths do. */
-static void option_dir(const struct fs_config_section *s, const char *option, char *out,
-                       size_t size)
-{
-    snprintf(out, size, ".");
-    for (int i = 0; i < fs_config_option_count(s); i++) {
-        if (strcmp(fs_config_option_name(s, i), option))
-            continue;
-        const char *where = fs_config_option_where(s, i);
-        const char *colon = strrchr(where, ':');
-        const char *slash = NULL;
-        for (const char *p = where; p < colon; p++)
-            if (*p == '/')
-                slash = p;
-        if (slash)
-            snprintf(out, size, "%.*s", (int)(slash - where), where);
-        return;
-    }
-}
-
 /* "~/gcodes" is how printer.cfg files name a folder in the user's home; a
- * relative path is relative to the configuration file. */
+ * relative path is relative to the file it is written in
+ * (fs_config_get_path). */
 static int read_sdcard_path(struct fs_config_section *s, struct fs_job_config *c,
                             struct fs_error *err)
 {
-    const char *path;
-    char expanded[FS_JOB_DIR_MAX];
-    if (fs_config_get_str(s, "path", NULL, &path, err) < 0)
+    char path[FS_JOB_DIR_MAX];
+    if (fs_config_get_path(s, "path", NULL, path, sizeof(path), err) < 0)
         return -1;
-    const char *home = getenv("HOME");
-    if (path[0] == '~' && (path[1] == '/' || path[1] == '\0') && home) {
-        if (snprintf(expanded, sizeof(expanded), "%s%s", home, path + 1)
-            >= (int)sizeof(expanded))
-            return fs_config_error(s, "path", err, "longer than %zu characters",
-                                   sizeof(expanded) - 1);
-        path = expanded;
-    } else if (path[0] != '/' && path[0] != '~') {
-        char dir[FS_JOB_DIR_MAX];
-        option_dir(s, "path", dir, sizeof(dir));
-        if (snprintf(expanded, sizeof(expanded), "%s/%s", dir, path) >= (int)sizeof(expanded))
-            return fs_config_error(s, "path", err, "longer than %zu characters",
-                                   sizeof(expanded) - 1);
-        path = expanded;
-    }
     c->has_virtual_sdcard = 1;
     const char *on_error;
     if (copy_option(s, "path", path, c->sdcard_path, sizeof(c->sdcard_path), err) < 0

@@ -733,6 +733,45 @@ static void test_check_unused_with_many_typos_stays_bounded(void **state)
     fs_config_free(cfg);
 }
 
+
+/* A relative path means the folder of the file it is written in, an
+ * absolute one itself, "~/" the home folder; too long is an error. */
+static void test_paths_are_relative_to_the_file_they_are_written_in(void **state)
+{
+    (void)state;
+    struct tmpdir t;
+    tmpdir_make(&t);
+    write_file(&t, "printer.cfg", "[include conf/policy.cfg]\n"
+                                  "[virtual_sdcard]\npath: gcodes\n");
+    write_file(&t, "conf/policy.cfg", "[fault_policy]\njournal_path: journal\n"
+                                      "[other]\nabs: /var/x\nhome: ~/y\n");
+    struct fs_config *cfg = NULL;
+    struct fs_error err = {{0}};
+    if (load_path(&t, "printer.cfg", &cfg, &err) != 0)
+        fail_msg("%s", err.msg);
+    char got[256], want[256];
+    assert_int_equal(fs_config_get_path(section(cfg, "virtual_sdcard"), "path", NULL, got,
+                                        sizeof(got), &err), 0);
+    snprintf(want, sizeof(want), "%s/gcodes", t.path);
+    assert_string_equal(got, want);
+    assert_int_equal(fs_config_get_path(section(cfg, "fault_policy"), "journal_path", "", got,
+                                        sizeof(got), &err), 0);
+    snprintf(want, sizeof(want), "%s/conf/journal", t.path);
+    assert_string_equal(got, want);
+    struct fs_config_section *o = section(cfg, "other");
+    assert_int_equal(fs_config_get_path(o, "abs", NULL, got, sizeof(got), &err), 0);
+    assert_string_equal(got, "/var/x");
+    setenv("HOME", "/home/someone", 1);
+    assert_int_equal(fs_config_get_path(o, "home", NULL, got, sizeof(got), &err), 0);
+    assert_string_equal(got, "/home/someone/y");
+    assert_int_equal(fs_config_get_path(o, "missing", "", got, sizeof(got), &err), 0);
+    assert_string_equal(got, "");
+    assert_int_equal(fs_config_get_path(o, "abs", NULL, got, 4, &err), -1);
+    assert_non_null(strstr(err.msg, "abs"));
+    fs_config_free(cfg);
+    tmpdir_remove(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -758,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_check_unused_lists_every_typo_in_file_order),
         cmocka_unit_test(test_check_unused_passes_when_everything_was_read),
         cmocka_unit_test(test_check_unused_with_many_typos_stays_bounded),
+        cmocka_unit_test(test_paths_are_relative_to_the_file_they_are_written_in),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
