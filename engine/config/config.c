@@ -100,12 +100,6 @@ const char *fs_config_option_name(const struct fs_config_section *s, int i)
     return o ? o->name : NULL;
 }
 
-const char *fs_config_option_value(const struct fs_config_section *s, int i)
-{
-    const struct fs_config_option *o = option_at(s, i);
-    return o ? o->value : NULL;
-}
-
 const char *fs_config_option_where(const struct fs_config_section *s, int i)
 {
     const struct fs_config_option *o = option_at(s, i);

@@ -62,7 +62,6 @@ int fs_config_has(const struct fs_config_section *s, const char *option);
  * None of these marks the option used. */
 int fs_config_option_count(const struct fs_config_section *s);
 const char *fs_config_option_name(const struct fs_config_section *s, int i);
-const char *fs_config_option_value(const struct fs_config_section *s, int i);
 const char *fs_config_option_where(const struct fs_config_section *s, int i);
 const char *fs_config_option_raw(const struct fs_config_section *s, int i);
 

@@ -970,7 +970,6 @@ static struct fs_tmc2209 *stepper_param(struct fs_tmc_drivers *d, const char *cm
     return t;
 }
 
-
 /* DUMP_TMC's registers; write-only ones are shown as last written. */
 static const struct {
     uint8_t reg;
@@ -1123,11 +1122,6 @@ void fs_tmc_drivers_free(struct fs_tmc_drivers *d)
     free(d);
 }
 
-int fs_tmc_drivers_count(const struct fs_tmc_drivers *d)
-{
-    return d ? d->count : 0;
-}
-
 struct fs_tmc2209 *fs_tmc_drivers_lookup(const struct fs_tmc_drivers *d, const char *stepper)
 {
     for (int i = 0; d && i < d->count; i++)
@@ -1137,7 +1131,6 @@ struct fs_tmc2209 *fs_tmc_drivers_lookup(const struct fs_tmc_drivers *d, const c
 }
 
 int fs_tmc2209_is_ready(const struct fs_tmc2209 *t) { return t->ready; }
-int fs_tmc2209_is_unavailable(const struct fs_tmc2209 *t) { return t->unavailable; }
 uint32_t fs_tmc2209_written(const struct fs_tmc2209 *t, uint8_t reg) { return t->written[reg & 0x7f]; }
 unsigned long fs_tmc2209_transfers(const struct fs_tmc2209 *t) { return t->transfers; }
 

@@ -54,14 +54,11 @@ struct fs_tmc_drivers;
 struct fs_tmc_drivers *fs_tmc_drivers_new(struct fs_printer *p, struct fs_error *err);
 void fs_tmc_drivers_free(struct fs_tmc_drivers *d);
 
-int fs_tmc_drivers_count(const struct fs_tmc_drivers *d);
 /* By stepper name ("stepper_x"), or NULL. */
 struct fs_tmc2209 *fs_tmc_drivers_lookup(const struct fs_tmc_drivers *d, const char *stepper);
 
 /* Set up since the last configure, every write confirmed. */
 int fs_tmc2209_is_ready(const struct fs_tmc2209 *t);
-/* Marked unavailable by the fault module's disable. */
-int fs_tmc2209_is_unavailable(const struct fs_tmc2209 *t);
 /* The value last written to reg (the host's copy), for checks. */
 uint32_t fs_tmc2209_written(const struct fs_tmc2209 *t, uint8_t reg);
 /* The value last read from reg; -1 when never read. */

@@ -168,7 +168,6 @@ void fs_mcu_adc_set_range(struct fs_mcu_adc *a, double range_min, double range_m
 
 double fs_mcu_adc_report_time(const struct fs_mcu_adc *a) { return a->p.report_time_s; }
 struct fs_mcu *fs_mcu_adc_mcu(const struct fs_mcu_adc *a) { return a->mcu; }
-int fs_mcu_adc_is_legacy(const struct fs_mcu_adc *a) { return a->legacy; }
 int fs_mcu_adc_oid(const struct fs_mcu_adc *a) { return a->oid; }
 
 double fs_mcu_adc_full_scale(const struct fs_mcu_adc *a)

@@ -48,8 +48,6 @@ void fs_mcu_adc_set_range(struct fs_mcu_adc *a, double range_min, double range_m
                           int range_check_count);
 double fs_mcu_adc_report_time(const struct fs_mcu_adc *a);
 struct fs_mcu *fs_mcu_adc_mcu(const struct fs_mcu_adc *a);
-/* Whether the MCU speaks the legacy one-value report (known once built). */
-int fs_mcu_adc_is_legacy(const struct fs_mcu_adc *a);
 /* The analog input's oid on its MCU (-1 before its build-config ran). */
 int fs_mcu_adc_oid(const struct fs_mcu_adc *a);
 /* A full-scale reading as a sum (sample_count * ADC_MAX; 0 before the

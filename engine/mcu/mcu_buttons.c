@@ -130,5 +130,3 @@ struct fs_mcu_buttons *fs_mcu_buttons_new(struct fs_mcu *m, struct fs_reactor *r
 }
 
 void fs_mcu_buttons_free(struct fs_mcu_buttons *b) { free(b); }
-int fs_mcu_buttons_pressed(const struct fs_mcu_buttons *b) { return b->pressed; }
-struct fs_mcu *fs_mcu_buttons_mcu(const struct fs_mcu_buttons *b) { return b->mcu; }

@@ -36,9 +36,5 @@ struct fs_mcu_buttons *fs_mcu_buttons_new(struct fs_mcu *m, struct fs_reactor *r
                                           const struct fs_mcu_buttons_params *p,
                                           fs_mcu_buttons_fn fn, void *arg, struct fs_error *err);
 void fs_mcu_buttons_free(struct fs_mcu_buttons *b);
-/* The last state reported (0 until the first report: a switch at rest is
- * never reported). */
-int fs_mcu_buttons_pressed(const struct fs_mcu_buttons *b);
-struct fs_mcu *fs_mcu_buttons_mcu(const struct fs_mcu_buttons *b);
 
 #endif

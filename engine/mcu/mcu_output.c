@@ -135,7 +135,5 @@ int fs_mcu_output_set(struct fs_mcu_output *o, double print_time, double value,
 
 double fs_mcu_output_last_value(const struct fs_mcu_output *o) { return o->last_value; }
 double fs_mcu_output_last_time(const struct fs_mcu_output *o) { return o->last_time; }
-double fs_mcu_output_max_duration(const struct fs_mcu_output *o) { return o->p.max_duration_s; }
 struct fs_mcu *fs_mcu_output_mcu(const struct fs_mcu_output *o) { return o->mcu; }
 int fs_mcu_output_oid(const struct fs_mcu_output *o) { return o->oid; }
-int fs_mcu_output_hardware_pwm(const struct fs_mcu_output *o) { return o->p.hardware_pwm; }

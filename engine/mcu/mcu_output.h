@@ -43,10 +43,8 @@ int fs_mcu_output_set(struct fs_mcu_output *o, double print_time, double value,
 /* The last value scheduled and its print time (0, 0 before any). */
 double fs_mcu_output_last_value(const struct fs_mcu_output *o);
 double fs_mcu_output_last_time(const struct fs_mcu_output *o);
-double fs_mcu_output_max_duration(const struct fs_mcu_output *o);
 struct fs_mcu *fs_mcu_output_mcu(const struct fs_mcu_output *o);
 /* The output's oid on its MCU (-1 before its build-config ran). */
 int fs_mcu_output_oid(const struct fs_mcu_output *o);
-int fs_mcu_output_hardware_pwm(const struct fs_mcu_output *o);
 
 #endif

@@ -106,11 +106,6 @@ double fs_extruder_move_pressure_advance(const struct fs_extruder *ex,
     return ex->cfg.pressure_advance;
 }
 
-void fs_extruder_set_pressure_advance(struct fs_extruder *ex, double pa)
-{
-    ex->cfg.pressure_advance = pa;
-}
-
 static int check_temperature(const struct fs_extruder *ex, struct fs_error *err)
 {
     if (!ex->printer || !ex->printer->heaters)

@@ -47,7 +47,6 @@ const struct fs_extruder_config *fs_extruder_get_config(const struct fs_extruder
  * the move prints: XY motion with filament going forward). */
 double fs_extruder_move_pressure_advance(const struct fs_extruder *ex,
                                          const struct fs_move *m);
-void fs_extruder_set_pressure_advance(struct fs_extruder *ex, double pa);
 
 /* Registers SET_PRESSURE_ADVANCE [ADVANCE=] [SMOOTH_TIME=] (reports the
  * values either way). */

@@ -248,7 +248,6 @@ void fs_stepper_free(struct fs_stepper *s)
 const char *fs_stepper_name(const struct fs_stepper *s) { return s->name; }
 int fs_stepper_oid(const struct fs_stepper *s) { return s->oid; }
 struct fs_mcu *fs_stepper_mcu(const struct fs_stepper *s) { return s->mcu; }
-double fs_stepper_step_dist(const struct fs_stepper *s) { return s->step_dist; }
 struct fs_stepsync *fs_stepper_stepsync(const struct fs_stepper *s) { return s->sync; }
 int64_t fs_stepper_step_count(const struct fs_stepper *s) { return s->mcu_steps; }
 int fs_stepper_is_enabled(const struct fs_stepper *s) { return !s->has_enable || s->enabled; }

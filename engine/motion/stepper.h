@@ -71,7 +71,6 @@ void fs_stepper_free(struct fs_stepper *s);
 const char *fs_stepper_name(const struct fs_stepper *s);
 int fs_stepper_oid(const struct fs_stepper *s);
 struct fs_mcu *fs_stepper_mcu(const struct fs_stepper *s);
-double fs_stepper_step_dist(const struct fs_stepper *s);
 struct fs_stepsync *fs_stepper_stepsync(const struct fs_stepper *s);
 
 /* The commanded position (mm in the stepper's coordinate). Setting it moves

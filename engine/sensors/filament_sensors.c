@@ -215,8 +215,6 @@ int fs_filament_sensors_detected(const struct fs_filament_sensors *s, const char
     return fsn ? fsn->present : -1;
 }
 
-int fs_filament_sensors_count(const struct fs_filament_sensors *s) { return s->count; }
-
 static void report(struct fs_gcode *g, const struct fs_filament_sensor *fsn)
 {
     fs_gcode_respond_info(g, "Filament Sensor %s: %s%s", fsn->name,

@@ -61,6 +61,5 @@ int fs_filament_sensors_status(struct fs_filament_sensors *s, const char *object
 
 /* For tests and reports: by full or short name; -1 for an unknown one. */
 int fs_filament_sensors_detected(const struct fs_filament_sensors *s, const char *name);
-int fs_filament_sensors_count(const struct fs_filament_sensors *s);
 
 #endif

@@ -797,7 +797,6 @@ int fs_heater_can_extrude(const struct fs_heater *h)
 }
 
 double fs_heater_min_extrude_temp(const struct fs_heater *h) { return h->p.min_extrude_temp_c; }
-double fs_heater_max_temp(const struct fs_heater *h) { return h->p.max_temp_c; }
 double fs_heater_max_power(const struct fs_heater *h) { return h->p.max_power; }
 
 void fs_heater_set_pid(struct fs_heater *h, double kp, double ki, double kd)

@@ -200,7 +200,6 @@ double fs_heater_last_reading_time(const struct fs_heater *h);
 int fs_heater_set_target(struct fs_heater *h, double target_c, struct fs_error *err);
 int fs_heater_can_extrude(const struct fs_heater *h);
 double fs_heater_min_extrude_temp(const struct fs_heater *h);
-double fs_heater_max_temp(const struct fs_heater *h);
 
 /* Faults latch until cleared; clearing a cause that persists re-raises it
  * at the next reading. fs_heater_clear_fault is the source's clear op:

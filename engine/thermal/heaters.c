@@ -98,12 +98,6 @@ struct fs_fan *fs_heaters_lookup_fan(const struct fs_heaters *h, const char *nam
 }
 
 int fs_heaters_count(const struct fs_heaters *h) { return h->heater_count; }
-int fs_heaters_fan_count(const struct fs_heaters *h) { return h->fan_count; }
-
-struct fs_fan *fs_heaters_fan_at(const struct fs_heaters *h, int i)
-{
-    return i >= 0 && i < h->fan_count ? h->fans[i] : NULL;
-}
 
 struct fs_heater *fs_heaters_at(const struct fs_heaters *h, int i)
 {

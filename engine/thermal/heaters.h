@@ -101,8 +101,5 @@ struct fs_heater_status {
     enum fs_heater_fault fault;
 };
 int fs_heaters_status(const struct fs_heaters *h, int i, struct fs_heater_status *out);
-/* Fans in configuration order: "fan", "heater_fan hotend_fan". */
-int fs_heaters_fan_count(const struct fs_heaters *h);
-struct fs_fan *fs_heaters_fan_at(const struct fs_heaters *h, int i);
 
 #endif
